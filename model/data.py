@@ -1,0 +1,282 @@
+"""Training data: labelled samples from the default corpus or from user files, turned into tensors.
+
+A `Sample` is one labelled item (image and/or text). `encode_samples` renders or loads the
+images, tokenizes the texts and runs the frozen text tower once per distinct text, so training
+epochs only run the image tower and the fusion.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from tokenizers import Tokenizer
+from tqdm import tqdm
+
+from model.taxonomy import CATEGORIES, CATEGORY_CODES, GRADES
+
+IGNORE = -100  # label of an absent modality: no loss
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled item; `image` is a corpus scene, a local path, or None."""
+
+    uid: str
+    split: str
+    image: object | None
+    text: str | None
+    image_grade: str | None
+    text_grade: str | None
+    joint_grade: str
+    categories: tuple[str, ...]
+    emergent: bool = False
+    pattern: str | None = None
+
+
+@dataclass
+class EncodedSet:
+    """Tensors for one split; text states are stored per distinct text and indexed."""
+
+    samples: list[Sample]
+    pixels: torch.Tensor  # (N, H, W, 3) uint8
+    text_index: torch.Tensor  # (N,) index into text_states
+    text_states: list[torch.Tensor]  # each (T_i, hidden) float16
+    text_masks: list[torch.Tensor]  # each (T_i,) int64
+    present: torch.Tensor  # (N, 2) float
+    image_label: torch.Tensor  # (N,) int64, IGNORE when absent
+    text_label: torch.Tensor  # (N,)
+    joint_label: torch.Tensor  # (N,)
+    category_target: torch.Tensor  # (N, 15) float
+
+    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Collate a batch, padding text states to the longest text in it."""
+        texts = self.text_index[idx].tolist()
+        T = max(self.text_states[t].shape[0] for t in texts)
+        hidden = self.text_states[texts[0]].shape[1]
+        states = torch.zeros(len(texts), T, hidden)
+        mask = torch.zeros(len(texts), T, dtype=torch.long)
+        for row, t in enumerate(texts):
+            n = self.text_states[t].shape[0]
+            states[row, :n] = self.text_states[t].float()
+            mask[row, :n] = self.text_masks[t]
+        return {
+            "pixels": self.pixels[idx],
+            "text_states": states,
+            "attention_mask": mask,
+            "present": self.present[idx],
+            "image_label": self.image_label[idx],
+            "text_label": self.text_label[idx],
+            "joint_label": self.joint_label[idx],
+            "category_target": self.category_target[idx],
+        }
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def corpus_samples(seed: int, size: int) -> list[Sample]:
+    """Return the default synthetic corpus as samples (scenes are rendered later)."""
+    from model.corpus.build import build_corpus
+
+    return [
+        Sample(
+            uid=e.uid,
+            split=e.split,
+            image=e.scene,
+            text=e.text,
+            image_grade=e.image_grade,
+            text_grade=e.text_grade,
+            joint_grade=e.joint_grade,
+            categories=tuple(e.categories),
+            emergent=bool(e.emergent),
+            pattern=e.pattern,
+        )
+        for e in build_corpus(seed=seed, size=size)
+    ]
+
+
+def _grade(value: str | None) -> str | None:
+    """Read a grade as spelled in labelled files ('Safe', 'unsafe', 'Not Safe', '')."""
+    if value is None or not str(value).strip():
+        return None
+    v = str(value).strip().lower().replace("not safe", "unsafe")
+    if v not in GRADES:
+        raise ValueError(f"unknown grade {value!r} (expected one of {GRADES})")
+    return v
+
+
+_CATEGORY_BY_NAME = {code.lower(): slug for slug, code in CATEGORY_CODES.items()}
+
+
+def _categories(value: object) -> tuple[str, ...]:
+    """Read categories given as slugs, codes (C4) or VLSU names ('C4: Self-Harm and Suicide')."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
+    out = []
+    for item in items:
+        key = str(item).strip()
+        if not key:
+            continue
+        code = key.split(":")[0].strip().lower()
+        slug = key if key in CATEGORIES else _CATEGORY_BY_NAME.get(code)
+        if slug is None:
+            raise ValueError(f"unknown category {key!r}")
+        out.append(slug)
+    return tuple(dict.fromkeys(out))
+
+
+def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
+    """Read a VLSU-layout CSV or a JSONL file of labelled items; return samples and skipped rows.
+
+    Rows whose image file is missing are skipped and counted. Items get a train/val/test split
+    (80/10/10) from a hash of their id unless the file names one in a `split` field.
+    """
+    rows: list[dict[str, object]]
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    else:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    samples, skipped = [], 0
+    for n, row in enumerate(rows):
+        uid = str(row.get("uuid") or row.get("id") or n)
+        image = row.get("web_path", row.get("image"))
+        text = row.get("prompt", row.get("text"))
+        image_path = None
+        if image:
+            image_path = Path(str(image))
+            if not image_path.is_absolute():
+                image_path = path.parent / image_path
+            if not image_path.exists():
+                skipped += 1
+                continue
+        joint = _grade(str(row.get("consensus_combined_grade", row.get("joint_grade"))))
+        if joint is None:
+            raise ValueError(f"{path}: row {n} has no joint grade")
+        split = str(row.get("split") or _hash_split(uid, split_seed))
+        samples.append(
+            Sample(
+                uid=uid,
+                split=split,
+                image=image_path,
+                text=str(text) if text else None,
+                image_grade=_grade(row.get("image_grade")) if image_path else None,  # type: ignore[arg-type]
+                text_grade=_grade(row.get("consensus_text_grade", row.get("text_grade"))) if text else None,  # type: ignore[arg-type]
+                joint_grade=joint,
+                categories=_categories(row.get("combined_category", row.get("categories"))),
+            )
+        )
+    return samples, skipped
+
+
+def _hash_split(uid: str, seed: int) -> str:
+    """Assign train/val/test 80/10/10 from a stable hash of the id."""
+    bucket = int(hashlib.sha256(f"{seed}:{uid}".encode()).hexdigest(), 16) % 10
+    return "test" if bucket == 9 else "val" if bucket == 8 else "train"
+
+
+# ----------------------------------------------------------------------------- encoding
+
+
+def load_image(path: Path, size: int) -> np.ndarray:
+    """Load a local image as the service does: EXIF-upright RGB, resized to size x size."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        return np.asarray(im.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+
+
+def _render(args: tuple[object, int]) -> np.ndarray:
+    image, size = args
+    if isinstance(image, Path):
+        return load_image(image, size)
+    from model.corpus.scenes import render_scene
+
+    return np.asarray(render_scene(image, size).convert("RGB"), dtype=np.uint8)  # type: ignore[arg-type]
+
+
+def render_images(samples: Sequence[Sample], size: int, workers: int = 2) -> torch.Tensor:
+    """Render corpus scenes / load files for every sample with an image (black when absent)."""
+    pixels = np.zeros((len(samples), size, size, 3), dtype=np.uint8)
+    todo = [(i, s.image) for i, s in enumerate(samples) if s.image is not None]
+    jobs = [(image, size) for _, image in todo]
+    if workers > 1 and len(jobs) > 256:
+        with ProcessPoolExecutor(workers) as pool:
+            arrays = list(tqdm(pool.map(_render, jobs, chunksize=64), total=len(jobs), desc="images"))
+    else:
+        arrays = [_render(job) for job in tqdm(jobs, desc="images")]
+    for (i, _), arr in zip(todo, arrays, strict=True):
+        pixels[i] = arr
+    return torch.from_numpy(pixels)
+
+
+def load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
+    """Load a `tokenizers` file with truncation at max_tokens (the service does the same)."""
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+@torch.no_grad()
+def encode_texts(
+    texts: Sequence[str], tokenizer: Tokenizer, encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Run the frozen text tower once per text, in length-sorted batches."""
+    ids = [enc.ids for enc in tokenizer.encode_batch(list(texts))]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    states: list[torch.Tensor] = [torch.empty(0)] * len(ids)
+    masks: list[torch.Tensor] = [torch.empty(0)] * len(ids)
+    for start in tqdm(range(0, len(order), 256), desc="text tower"):
+        chunk = order[start : start + 256]
+        T = max(len(ids[i]) for i in chunk)
+        batch = torch.zeros(len(chunk), T, dtype=torch.long)
+        mask = torch.zeros(len(chunk), T, dtype=torch.long)
+        for row, i in enumerate(chunk):
+            batch[row, : len(ids[i])] = torch.tensor(ids[i])
+            mask[row, : len(ids[i])] = 1
+        out = encode(batch, mask)  # (b, T, hidden)
+        for row, i in enumerate(chunk):
+            n = len(ids[i])
+            states[i] = out[row, :n].half().clone()
+            masks[i] = torch.ones(n, dtype=torch.long)
+    return states, masks
+
+
+def encode_samples(
+    samples: list[Sample],
+    image_size: int,
+    tokenizer: Tokenizer,
+    encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> EncodedSet:
+    """Turn samples into tensors: images rendered, texts through the frozen text tower."""
+    ABSENT = ""  # an absent text is fed as "[CLS] [SEP]", i.e. the empty string
+    distinct = list(dict.fromkeys([ABSENT] + [s.text for s in samples if s.text is not None]))
+    states, masks = encode_texts(distinct, tokenizer, encode)
+    position = {t: i for i, t in enumerate(distinct)}
+    G = {g: i for i, g in enumerate(GRADES)}
+    cats = torch.zeros(len(samples), len(CATEGORIES))
+    for row, s in enumerate(samples):
+        for c in s.categories:
+            cats[row, CATEGORIES.index(c)] = 1.0
+    return EncodedSet(
+        samples=samples,
+        pixels=render_images(samples, image_size),
+        text_index=torch.tensor([position[s.text if s.text is not None else ABSENT] for s in samples]),
+        text_states=states,
+        text_masks=masks,
+        present=torch.tensor([[s.image is not None, s.text is not None] for s in samples], dtype=torch.float32),
+        image_label=torch.tensor([G[s.image_grade] if s.image_grade else IGNORE for s in samples]),
+        text_label=torch.tensor([G[s.text_grade] if s.text_grade else IGNORE for s in samples]),
+        joint_label=torch.tensor([G[s.joint_grade] for s in samples]),
+        category_target=cats,
+    )

@@ -1,0 +1,129 @@
+"""Held-out figures of a model: per modality, per pattern, per category, emergent recall."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from model.data import Sample
+from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, pattern
+
+
+def grade_with(scores: np.ndarray, borderline: float, unsafe: float) -> np.ndarray:
+    """Apply the manifest's grade rule to (N, 3) scores -> (N,) grade indices."""
+    out = np.zeros(len(scores), dtype=np.int64)
+    out[scores[:, 1] + scores[:, 2] >= borderline] = 1
+    out[scores[:, 2] >= unsafe] = 2
+    return out
+
+
+def macro_f1(gold: np.ndarray, pred: np.ndarray, n: int = 3) -> float:
+    """Macro-averaged F1 over n classes (a class absent from gold and pred is skipped)."""
+    f1s = []
+    for c in range(n):
+        tp = np.sum((gold == c) & (pred == c))
+        fp = np.sum((gold != c) & (pred == c))
+        fn = np.sum((gold == c) & (pred != c))
+        if tp + fp + fn == 0:
+            continue
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+def _recall(gold: np.ndarray, pred: np.ndarray, c: int) -> float:
+    mask = gold == c
+    return float(np.mean(pred[mask] == c)) if mask.any() else float("nan")
+
+
+def evaluate(
+    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> dict[str, Any]:
+    """Compute the model card's figures from per-item scores and the default thresholds."""
+    G = {g: i for i, g in enumerate(GRADES)}
+    joint_gold = np.array([G[s.joint_grade] for s in samples])
+    grade = {
+        m: grade_with(scores[m], thresholds[m]["borderline"], thresholds[m]["unsafe"])
+        for m in ("image", "text", "joint")
+    }
+    has_image = np.array([s.image is not None and s.image_grade is not None for s in samples])
+    has_text = np.array([s.text is not None and s.text_grade is not None for s in samples])
+    image_gold = np.array([G[s.image_grade] if s.image_grade else -1 for s in samples])
+    text_gold = np.array([G[s.text_grade] if s.text_grade else -1 for s in samples])
+    # any unimodal unsafe forces joint unsafe (design §2), as the service's policy does
+    joint_pred = grade["joint"].copy()
+    joint_pred[(has_image & (grade["image"] == 2)) | (has_text & (grade["text"] == 2))] = 2
+
+    emergent = np.array([s.emergent for s in samples])
+    unsafe = joint_gold == 2
+    result: dict[str, Any] = {
+        "n": len(samples),
+        "joint_macro_f1": macro_f1(joint_gold, joint_pred),
+        "joint_accuracy": float(np.mean(joint_gold == joint_pred)),
+        "joint_unsafe_recall": _recall(joint_gold, joint_pred, 2),
+        "emergent_unsafe_recall": float(np.mean(joint_pred[unsafe & emergent] == 2))
+        if (unsafe & emergent).any()
+        else None,
+        "image_accuracy": float(np.mean(image_gold[has_image] == grade["image"][has_image])),
+        "text_accuracy": float(np.mean(text_gold[has_text] == grade["text"][has_text])),
+        "image_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_image & ~has_text),
+        "text_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_text & ~has_image),
+        "over_block_rate": float(np.mean(joint_pred[joint_gold == 1] == 2)) if (joint_gold == 1).any() else None,
+        "under_block_rate": float(np.mean(joint_pred[unsafe] != 2)) if unsafe.any() else None,
+    }
+    patterns: dict[str, dict[str, float | int]] = {}
+    both = has_image & has_text
+    for name in VALID_PATTERNS:
+        mask = both & np.array([s.pattern == name for s in samples])
+        patterns[name] = {
+            "n": int(mask.sum()),
+            "joint_accuracy": float(np.mean(joint_gold[mask] == joint_pred[mask])) if mask.any() else None,  # type: ignore[dict-item]
+        }
+    result["patterns"] = patterns
+    flagged = scores["categories"] >= thresholds["category"]
+    target = np.array([[c in s.categories for c in CATEGORIES] for s in samples])
+    result["categories"] = {
+        c: {
+            "n": int(target[:, i].sum()),
+            "recall": float(flagged[target[:, i], i].mean()) if target[:, i].any() else None,
+            "precision": float(target[flagged[:, i], i].mean()) if flagged[:, i].any() else None,
+        }
+        for i, c in enumerate(CATEGORIES)
+    }
+    return result
+
+
+def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> float | None:
+    return float(np.mean(gold[mask] == pred[mask])) if mask.any() else None
+
+
+def choose_thresholds(samples: Sequence[Sample], scores: dict[str, np.ndarray], min_unsafe_recall: float) -> dict[str, Any]:
+    """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor."""
+    G = {g: i for i, g in enumerate(GRADES)}
+    gold = np.array([G[s.joint_grade] for s in samples])
+    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    best: tuple[float, float, float] | None = None
+    fallback: tuple[float, float, float] | None = None
+    for tu in grid:
+        for tb in grid:
+            pred = grade_with(scores["joint"], tb, tu)
+            f1, recall = macro_f1(gold, pred), _recall(gold, pred, 2)
+            if recall >= min_unsafe_recall and (best is None or f1 > best[0]):
+                best = (f1, float(tb), float(tu))
+            if fallback is None or recall > fallback[0]:
+                fallback = (recall, float(tb), float(tu))
+    _, tb, tu = best if best is not None else fallback  # type: ignore[misc]
+    return {
+        "image": {"borderline": 0.5, "unsafe": 0.5},
+        "text": {"borderline": 0.5, "unsafe": 0.5},
+        "joint": {"borderline": tb, "unsafe": tu},
+        "category": 0.5,
+    }
+
+
+def pattern_of(sample: Sample) -> str | None:
+    """Return the sample's gold pattern when both modalities are labelled."""
+    if sample.image_grade and sample.text_grade:
+        return pattern(sample.image_grade, sample.text_grade, sample.joint_grade)
+    return None

@@ -1,0 +1,185 @@
+"""Export a checkpoint to one ONNX graph per variant plus `manifest.json`: `python -m model export`.
+
+Variants: fp32 (reference), int8 (dynamic quantisation, the CPU default) and fp16 (GPU).
+The manifest carries everything the service needs (see docs/manifest.md) and the figures of the
+int8 model on the held-out test split, measured with ONNX Runtime on the exported file itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from tokenizers import Tokenizer
+
+from model.data import Sample, load_tokenizer, render_images
+from model.evaluate import evaluate
+from model.network import ScoringModel, SafetyModel
+from model.taxonomy import CATEGORIES, GRADES
+from model.text_tower import default_text_path
+from model.train import TrainConfig, load_checkpoint, load_samples
+
+INPUTS = ("pixels", "input_ids", "attention_mask", "present")
+OUTPUTS = ("image_scores", "text_scores", "joint_scores", "category_scores")
+OPSET = 17
+
+
+def export_fp32(model: SafetyModel, path: Path) -> None:
+    """Trace the scoring graph with dynamic batch and sequence axes."""
+    size = model.config.image_size
+    pixels = torch.randint(0, 256, (2, size, size, 3), dtype=torch.uint8)
+    input_ids = torch.tensor([[101, 2129, 2172, 102, 0], [101, 7592, 2088, 2003, 102]])
+    attention_mask = (input_ids != 0).long()  # a padded row, so the mask is traced as data
+    present = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    dynamic = {"pixels": {0: "batch"}, "input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
+    dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUTS}
+    torch.onnx.export(
+        ScoringModel(model).eval(),
+        (pixels, input_ids, attention_mask, present),
+        str(path),
+        input_names=list(INPUTS),
+        output_names=list(OUTPUTS),
+        dynamic_axes=dynamic,
+        opset_version=OPSET,
+        dynamo=False,
+    )
+
+
+def quantize_int8(fp32: Path, path: Path) -> None:
+    """Dynamic int8 quantisation of the matrix multiplications (weights int8, activations on the fly)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+
+
+def convert_fp16(fp32: Path, path: Path) -> None:
+    """Half-precision weights and activations for the GPU; inputs and outputs keep their types."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(fp32))
+    onnx.save(convert_float_to_float16(model, keep_io_types=True), str(path))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tokenize(tokenizer: Tokenizer, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and mask padded to the longest text; an absent text is '[CLS] [SEP]'."""
+    encodings = tokenizer.encode_batch([t if t is not None else "" for t in texts])
+    T = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(texts), T), dtype=np.int64)
+    mask = np.zeros((len(texts), T), dtype=np.int64)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+    return ids, mask
+
+
+def onnx_predict(
+    session: ort.InferenceSession, samples: Sequence[Sample], pixels: np.ndarray, tokenizer: Tokenizer, batch: int = 64
+) -> dict[str, np.ndarray]:
+    """Run an exported graph over samples (pixels pre-rendered) and return per-head scores."""
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    for start in range(0, len(samples), batch):
+        chunk = samples[start : start + batch]
+        ids, mask = tokenize(tokenizer, [s.text for s in chunk])
+        present = np.array([[s.image is not None, s.text is not None] for s in chunk], dtype=np.float32)
+        feeds = {"pixels": pixels[start : start + batch], "input_ids": ids, "attention_mask": mask, "present": present}
+        for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
+            part.append(out.astype(np.float32))
+    keys = ("image", "text", "joint", "categories")
+    return {k: np.concatenate(p) for k, p in zip(keys, parts, strict=True)}
+
+
+def session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], evaluate_split: str = "test") -> Path:
+    """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
+    started = time.time()
+    model, ckpt = load_checkpoint(checkpoint)
+    cfg = model.config
+    out.mkdir(parents=True, exist_ok=True)
+    build = out / "build"
+    build.mkdir(exist_ok=True)
+    fp32 = (out if "fp32" in variants else build) / "model.fp32.onnx"
+    export_fp32(model, fp32)
+    files = {"fp32": fp32}
+    if "int8" in variants:
+        files["int8"] = out / "model.int8.onnx"
+        quantize_int8(fp32, files["int8"])
+    if "fp16" in variants:
+        files["fp16"] = out / "model.fp16.onnx"
+        convert_fp16(fp32, files["fp16"])
+
+    text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
+    shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
+    tokenizer = load_tokenizer(out / "tokenizer.json", cfg.max_tokens)
+
+    # figures of the shipped files themselves, on the held-out split
+    train_cfg = TrainConfig(**ckpt["train_config"])
+    samples = load_samples(train_cfg)[evaluate_split]
+    pixels = render_images(samples, cfg.image_size).numpy()
+    reference = onnx_predict(session(fp32), samples, pixels, tokenizer)
+    metrics: dict[str, Any] = {"split": evaluate_split}
+    for variant in variants:
+        if variant == "fp16":
+            continue  # fp16 is measured on the GPU (CPU kernels for fp16 are slow and not what ships)
+        scores = reference if variant == "fp32" else onnx_predict(session(files[variant]), samples, pixels, tokenizer)
+        metrics[variant] = evaluate(samples, scores, ckpt["thresholds"])
+        metrics[variant]["joint_grade_agreement_with_fp32"] = float(
+            np.mean(scores["joint"].argmax(1) == reference["joint"].argmax(1))
+        )
+
+    manifest = {
+        "name": name,
+        "version": datetime.now(UTC).strftime("%Y.%m.%d"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "variants": {
+            v: {"file": files[v].name, "sha256": sha256(files[v]), "bytes": files[v].stat().st_size,
+                "device": "cuda" if v == "fp16" else "cpu"}
+            for v in variants
+        },
+        "default_variant": {"cpu": "int8" if "int8" in variants else "fp32", "cuda": "fp16" if "fp16" in variants else "fp32"},
+        "inputs": {
+            "pixels": {"dtype": "uint8", "shape": ["batch", cfg.image_size, cfg.image_size, 3]},
+            "input_ids": {"dtype": "int64", "shape": ["batch", "seq"]},
+            "attention_mask": {"dtype": "int64", "shape": ["batch", "seq"]},
+            "present": {"dtype": "float32", "shape": ["batch", 2]},
+        },
+        "outputs": list(OUTPUTS),
+        "image": {"size": cfg.image_size, "mean": list(cfg.image_mean), "std": list(cfg.image_std),
+                  "layout": "NHWC", "dtype": "uint8"},
+        "text": {"tokenizer_file": "tokenizer.json", "max_tokens": cfg.max_tokens},
+        "grades": list(GRADES),
+        "categories": list(CATEGORIES),
+        "thresholds": ckpt["thresholds"],
+        "architecture": {"image_tower": cfg.image_tower, "text_tower": "all-MiniLM-L6-v2" if cfg.text_path is None
+                         else Path(cfg.text_path).name, "d_model": cfg.d_model, "fusion_layers": cfg.n_fusion_layers},
+        "training": {"data": train_cfg.data or f"default corpus (seed {train_cfg.seed}, {train_cfg.corpus_size} examples)",
+                     "epochs": train_cfg.epochs},
+        "metrics": metrics,
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    shutil.rmtree(build, ignore_errors=True)
+    print(f"exported {', '.join(variants)} to {out} in {time.time() - started:.0f} s")
+    return path

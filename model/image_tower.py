@@ -1,0 +1,93 @@
+"""Image towers: uint8 NHWC pixels in, a set of image tokens (B, N, C) out.
+
+Both towers normalise inside the graph, so the service only resizes and feeds bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from model.config import ModelConfig
+
+
+class Normalize(nn.Module):
+    """uint8 (B, H, W, 3) -> normalised float (B, 3, H, W)."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = pixels.permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+        return (x - self.mean) / self.std
+
+
+class ConvStage(nn.Module):
+    """Stride-2 conv + a residual 3x3 conv: halves the resolution."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.down = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.GELU()
+        )
+        self.body = nn.Sequential(nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
+        self.act = nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.down(x)
+        return self.act(x + self.body(x))
+
+
+class CNNTower(nn.Module):
+    """A compact CNN trained from scratch; its last feature map becomes the image tokens."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.normalize = Normalize(config.image_mean, config.image_std)
+        channels = (3, *config.cnn_channels)
+        self.stages = nn.Sequential(*(ConvStage(a, b) for a, b in zip(channels, channels[1:], strict=False)))
+        side = config.image_size // 2 ** len(config.cnn_channels)
+        self.n_tokens = side * side
+        self.width = channels[-1]
+        self.position = nn.Parameter(torch.zeros(1, self.n_tokens, self.width))
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = self.stages(self.normalize(pixels))  # (B, C, h, w)
+        return x.flatten(2).transpose(1, 2) + self.position  # (B, h*w, C)
+
+
+class CLIPTower(nn.Module):
+    """A CLIP (or SigLIP) vision tower loaded from a local checkpoint folder via transformers."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        from transformers import AutoConfig, CLIPVisionModel, SiglipVisionModel
+
+        assert config.clip_path, "the clip image tower needs clip_path (a local folder)"
+        folder = Path(config.clip_path)
+        kind = AutoConfig.from_pretrained(folder).model_type
+        loader = SiglipVisionModel if kind.startswith("siglip") else CLIPVisionModel
+        self.vision = loader.from_pretrained(folder, attn_implementation="eager")
+        self.normalize = Normalize(config.image_mean, config.image_std)
+        self.width = int(self.vision.config.hidden_size)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        out = self.vision(pixel_values=self.normalize(pixels))
+        return out.last_hidden_state  # (B, N, C)
+
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def build_image_tower(config: ModelConfig) -> CNNTower | CLIPTower:
+    """Return the image tower the config names."""
+    if config.image_tower == "cnn":
+        return CNNTower(config)
+    if config.image_tower == "clip":
+        return CLIPTower(config)
+    raise ValueError(f"unknown image tower {config.image_tower!r} (expected 'cnn' or 'clip')")

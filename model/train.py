@@ -1,0 +1,195 @@
+"""Train the fused classifier: `python -m model train`.
+
+The text tower is frozen, so its token states are computed once per distinct text; each epoch
+then runs the image tower, the fusion and the heads. The best epoch on validation joint macro-F1
+is kept, and the default thresholds are chosen on validation data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from model.config import ModelConfig
+from model.data import IGNORE, EncodedSet, Sample, corpus_samples, encode_samples, file_samples, load_tokenizer
+from model.evaluate import choose_thresholds, evaluate
+from model.network import SafetyModel
+from model.text_tower import default_text_path
+
+
+@dataclass
+class TrainConfig:
+    out: str = "runs/default"  # checkpoints, metrics and logs go here
+    data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
+    corpus_size: int = 24000  # examples in the default corpus (all splits)
+    seed: int = 0
+    epochs: int = 12
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    min_unsafe_recall: float = 0.97  # the joint unsafe threshold is chosen to reach this on validation
+    threads: int = 2
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
+    """Return the samples of each split."""
+    if cfg.data is None:
+        samples = corpus_samples(cfg.seed, cfg.corpus_size)
+    else:
+        samples, skipped = file_samples(Path(cfg.data), cfg.seed)
+        if skipped:
+            print(f"skipped {skipped} rows whose image file is missing")
+    splits: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    for s in samples:
+        splits[s.split].append(s)
+    return splits
+
+
+def loss_fn(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Joint grade first; the single-modality grades and categories help it learn."""
+    joint = F.cross_entropy(out["joint"], batch["joint_label"], label_smoothing=0.05)
+    image = F.cross_entropy(out["image"], batch["image_label"], ignore_index=IGNORE)
+    text = F.cross_entropy(out["text"], batch["text_label"], ignore_index=IGNORE)
+    cats = F.binary_cross_entropy_with_logits(out["categories"], batch["category_target"])
+    return joint + 0.5 * torch.nan_to_num(image) + 0.5 * torch.nan_to_num(text) + 2.0 * cats
+
+
+@torch.no_grad()
+def predict(model: SafetyModel, data: EncodedSet, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Return probabilities per head for every item of an encoded set."""
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {"image": [], "text": [], "joint": [], "categories": []}
+    for start in range(0, len(data.samples), batch_size):
+        b = data.batch(torch.arange(start, min(start + batch_size, len(data.samples))))
+        out = model.fuse(b["pixels"], b["text_states"], b["attention_mask"], b["present"])
+        for k in ("image", "text", "joint"):
+            parts[k].append(out[k].softmax(-1).numpy())
+        parts["categories"].append(out["categories"].sigmoid().numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
+    """Train, keep the best epoch, choose thresholds; return the checkpoint path."""
+    set_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    model = SafetyModel(model_cfg)
+    text_folder = Path(model_cfg.text_path) if model_cfg.text_path else default_text_path()
+    tokenizer = load_tokenizer(text_folder / "tokenizer.json", model_cfg.max_tokens)
+    splits = load_samples(cfg)
+    print("samples:", {k: len(v) for k, v in splits.items()})
+    encode = model.text_encoder.eval()
+    data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
+    train_set = data["train"]
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    steps_per_epoch = math.ceil(len(train_set.samples) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+
+    def lr_at(step: int) -> float:  # linear warm-up, then cosine to 5%
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    best_f1, step, history = -1.0, 0, []
+    generator = torch.Generator().manual_seed(cfg.seed)
+    for epoch in range(cfg.epochs):
+        model.train()
+        model.text_encoder.eval()
+        order = torch.randperm(len(train_set.samples), generator=generator)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        for i in bar:
+            batch = train_set.batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
+            flip = torch.rand(len(batch["pixels"]), generator=generator) < 0.5
+            batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step)
+            output = model.fuse(batch["pixels"], batch["text_states"], batch["attention_mask"], batch["present"])
+            loss = loss_fn(output, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        val_scores = predict(model, data["val"])
+        thresholds = choose_thresholds(data["val"].samples, val_scores, cfg.min_unsafe_recall)
+        val = evaluate(data["val"].samples, val_scores, thresholds)
+        history.append({"epoch": epoch + 1, **{k: v for k, v in val.items() if isinstance(v, float)}})
+        print(
+            f"epoch {epoch + 1}: val joint F1 {val['joint_macro_f1']:.3f} unsafe recall "
+            f"{val['joint_unsafe_recall']:.3f} image acc {val['image_accuracy']:.3f} "
+            f"text acc {val['text_accuracy']:.3f} ({(time.time() - started) / 60:.1f} min)"
+        )
+        if val["joint_macro_f1"] > best_f1:
+            best_f1 = val["joint_macro_f1"]
+            save_checkpoint(out / "best.pt", model, model_cfg, cfg, thresholds, val)
+        save_checkpoint(out / "last.pt", model, model_cfg, cfg, thresholds, val)
+
+    # final figures: the best epoch on the held-out test split
+    model, ckpt = load_checkpoint(out / "best.pt")
+    test = evaluate(data["test"].samples, predict(model, data["test"]), ckpt["thresholds"])
+    ckpt["metrics"] = {"val": ckpt["metrics"]["val"], "test": test}
+    torch.save(ckpt, out / "best.pt")
+    (out / "history.json").write_text(json.dumps(history, indent=2))
+    (out / "metrics.json").write_text(json.dumps(ckpt["metrics"], indent=2))
+    print(f"done in {(time.time() - started) / 60:.1f} min; test joint F1 {test['joint_macro_f1']:.3f}")
+    return out / "best.pt"
+
+
+def save_checkpoint(
+    path: Path,
+    model: SafetyModel,
+    model_cfg: ModelConfig,
+    cfg: TrainConfig,
+    thresholds: dict[str, Any],
+    val: dict[str, Any],
+) -> None:
+    """Save weights (the frozen text tower is reloaded from its folder), configs and figures."""
+    trainable = {k: v for k, v in model.state_dict().items() if not k.startswith("text_encoder.")}
+    torch.save(
+        {
+            "model_config": model_cfg.to_dict(),
+            "train_config": asdict(cfg),
+            "state_dict": trainable if model_cfg.freeze_text else model.state_dict(),
+            "thresholds": thresholds,
+            "metrics": {"val": val},
+        },
+        path,
+    )
+
+
+def load_checkpoint(path: Path) -> tuple[SafetyModel, dict[str, Any]]:
+    """Rebuild the model from a checkpoint (in eval mode)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model_cfg = ModelConfig.from_dict(ckpt["model_config"])
+    model = SafetyModel(model_cfg)
+    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    assert not unexpected and all(k.startswith("text_encoder.") for k in missing), (missing, unexpected)
+    return model.eval(), ckpt
