@@ -17,7 +17,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     from model.train import TrainConfig
 
     defaults = TrainConfig()
-    p.add_argument("--data", help="VLSU-layout CSV or JSONL of labelled items (default: the synthetic corpus)")
+    p.add_argument(
+        "--data", help="VLSU-layout CSV or JSONL of labelled items (default: the synthetic corpus)"
+    )
     p.add_argument("--out", default=defaults.out, help="run folder for checkpoints and figures")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)

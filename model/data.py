@@ -190,9 +190,9 @@ def _hash_split(uid: str, seed: int) -> str:
 
 def load_image(path: Path, size: int) -> np.ndarray:
     """Load a local image as the service does: EXIF-upright RGB, resized to size x size."""
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        return np.asarray(im.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    with Image.open(path) as f:
+        upright = ImageOps.exif_transpose(f).convert("RGB")
+        return np.asarray(upright.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
 
 
 def _render(args: tuple[object, int]) -> np.ndarray:
@@ -274,7 +274,9 @@ def encode_samples(
         text_index=torch.tensor([position[s.text if s.text is not None else ABSENT] for s in samples]),
         text_states=states,
         text_masks=masks,
-        present=torch.tensor([[s.image is not None, s.text is not None] for s in samples], dtype=torch.float32),
+        present=torch.tensor(
+            [[s.image is not None, s.text is not None] for s in samples], dtype=torch.float32
+        ),
         image_label=torch.tensor([G[s.image_grade] if s.image_grade else IGNORE for s in samples]),
         text_label=torch.tensor([G[s.text_grade] if s.text_grade else IGNORE for s in samples]),
         joint_label=torch.tensor([G[s.joint_grade] for s in samples]),

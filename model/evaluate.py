@@ -69,7 +69,9 @@ def evaluate(
         "text_accuracy": float(np.mean(text_gold[has_text] == grade["text"][has_text])),
         "image_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_image & ~has_text),
         "text_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_text & ~has_image),
-        "over_block_rate": float(np.mean(joint_pred[joint_gold == 1] == 2)) if (joint_gold == 1).any() else None,
+        "over_block_rate": float(np.mean(joint_pred[joint_gold == 1] == 2))
+        if (joint_gold == 1).any()
+        else None,
         "under_block_rate": float(np.mean(joint_pred[unsafe] != 2)) if unsafe.any() else None,
     }
     patterns: dict[str, dict[str, float | int]] = {}
@@ -98,7 +100,9 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
     return float(np.mean(gold[mask] == pred[mask])) if mask.any() else None
 
 
-def choose_thresholds(samples: Sequence[Sample], scores: dict[str, np.ndarray], min_unsafe_recall: float) -> dict[str, Any]:
+def choose_thresholds(
+    samples: Sequence[Sample], scores: dict[str, np.ndarray], min_unsafe_recall: float
+) -> dict[str, Any]:
     """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor."""
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])

@@ -23,7 +23,7 @@ from tokenizers import Tokenizer
 
 from model.data import Sample, load_tokenizer, render_images
 from model.evaluate import evaluate
-from model.network import ScoringModel, SafetyModel
+from model.network import SafetyModel, ScoringModel
 from model.taxonomy import CATEGORIES, GRADES
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
@@ -40,7 +40,11 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
     input_ids = torch.tensor([[101, 2129, 2172, 102, 0], [101, 7592, 2088, 2003, 102]])
     attention_mask = (input_ids != 0).long()  # a padded row, so the mask is traced as data
     present = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
-    dynamic = {"pixels": {0: "batch"}, "input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
+    dynamic = {
+        "pixels": {0: "batch"},
+        "input_ids": {0: "batch", 1: "seq"},
+        "attention_mask": {0: "batch", 1: "seq"},
+    }
     dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUTS}
     torch.onnx.export(
         ScoringModel(model).eval(),
@@ -55,10 +59,12 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
 
 
 def quantize_int8(fp32: Path, path: Path) -> None:
-    """Dynamic int8 quantisation of the matrix multiplications (weights int8, activations on the fly)."""
+    """Dynamic int8 quantisation of matmuls and the embedding table (weights int8, activations on the fly)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+    quantize_dynamic(
+        str(fp32), str(path), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm", "Gather"]
+    )
 
 
 def convert_fp16(fp32: Path, path: Path) -> None:
@@ -91,7 +97,11 @@ def tokenize(tokenizer: Tokenizer, texts: Sequence[str | None]) -> tuple[np.ndar
 
 
 def onnx_predict(
-    session: ort.InferenceSession, samples: Sequence[Sample], pixels: np.ndarray, tokenizer: Tokenizer, batch: int = 64
+    session: ort.InferenceSession,
+    samples: Sequence[Sample],
+    pixels: np.ndarray,
+    tokenizer: Tokenizer,
+    batch: int = 64,
 ) -> dict[str, np.ndarray]:
     """Run an exported graph over samples (pixels pre-rendered) and return per-head scores."""
     parts: list[list[np.ndarray]] = [[], [], [], []]
@@ -99,7 +109,12 @@ def onnx_predict(
         chunk = samples[start : start + batch]
         ids, mask = tokenize(tokenizer, [s.text for s in chunk])
         present = np.array([[s.image is not None, s.text is not None] for s in chunk], dtype=np.float32)
-        feeds = {"pixels": pixels[start : start + batch], "input_ids": ids, "attention_mask": mask, "present": present}
+        feeds = {
+            "pixels": pixels[start : start + batch],
+            "input_ids": ids,
+            "attention_mask": mask,
+            "present": present,
+        }
         for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
             part.append(out.astype(np.float32))
     keys = ("image", "text", "joint", "categories")
@@ -112,7 +127,9 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], evaluate_split: str = "test") -> Path:
+def export(
+    checkpoint: Path, out: Path, name: str, variants: Sequence[str], evaluate_split: str = "test"
+) -> Path:
     """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
     started = time.time()
     model, ckpt = load_checkpoint(checkpoint)
@@ -130,6 +147,10 @@ def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], eval
         files["fp16"] = out / "model.fp16.onnx"
         convert_fp16(fp32, files["fp16"])
 
+    # the trained weights travel with the bundle (the frozen text tower comes from its package),
+    # so every variant can be re-exported without retraining: `python -m model export --checkpoint`
+    if checkpoint.resolve() != (out / "checkpoint.pt").resolve():
+        shutil.copyfile(checkpoint, out / "checkpoint.pt")
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
     shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
     tokenizer = load_tokenizer(out / "tokenizer.json", cfg.max_tokens)
@@ -143,7 +164,11 @@ def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], eval
     for variant in variants:
         if variant == "fp16":
             continue  # fp16 is measured on the GPU (CPU kernels for fp16 are slow and not what ships)
-        scores = reference if variant == "fp32" else onnx_predict(session(files[variant]), samples, pixels, tokenizer)
+        scores = (
+            reference
+            if variant == "fp32"
+            else onnx_predict(session(files[variant]), samples, pixels, tokenizer)
+        )
         metrics[variant] = evaluate(samples, scores, ckpt["thresholds"])
         metrics[variant]["joint_grade_agreement_with_fp32"] = float(
             np.mean(scores["joint"].argmax(1) == reference["joint"].argmax(1))
@@ -154,11 +179,19 @@ def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], eval
         "version": datetime.now(UTC).strftime("%Y.%m.%d"),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "variants": {
-            v: {"file": files[v].name, "sha256": sha256(files[v]), "bytes": files[v].stat().st_size,
-                "device": "cuda" if v == "fp16" else "cpu"}
+            v: {
+                "file": files[v].name,
+                "sha256": sha256(files[v]),
+                "bytes": files[v].stat().st_size,
+                "device": "cuda" if v == "fp16" else "cpu",
+            }
             for v in variants
         },
-        "default_variant": {"cpu": "int8" if "int8" in variants else "fp32", "cuda": "fp16" if "fp16" in variants else "fp32"},
+        "checkpoint": {"file": "checkpoint.pt", "sha256": sha256(out / "checkpoint.pt")},
+        "default_variant": {
+            "cpu": "int8" if "int8" in variants else "fp32",
+            "cuda": "fp16" if "fp16" in variants else "fp32",
+        },
         "inputs": {
             "pixels": {"dtype": "uint8", "shape": ["batch", cfg.image_size, cfg.image_size, 3]},
             "input_ids": {"dtype": "int64", "shape": ["batch", "seq"]},
@@ -166,16 +199,28 @@ def export(checkpoint: Path, out: Path, name: str, variants: Sequence[str], eval
             "present": {"dtype": "float32", "shape": ["batch", 2]},
         },
         "outputs": list(OUTPUTS),
-        "image": {"size": cfg.image_size, "mean": list(cfg.image_mean), "std": list(cfg.image_std),
-                  "layout": "NHWC", "dtype": "uint8"},
+        "image": {
+            "size": cfg.image_size,
+            "mean": list(cfg.image_mean),
+            "std": list(cfg.image_std),
+            "layout": "NHWC",
+            "dtype": "uint8",
+        },
         "text": {"tokenizer_file": "tokenizer.json", "max_tokens": cfg.max_tokens},
         "grades": list(GRADES),
         "categories": list(CATEGORIES),
         "thresholds": ckpt["thresholds"],
-        "architecture": {"image_tower": cfg.image_tower, "text_tower": "all-MiniLM-L6-v2" if cfg.text_path is None
-                         else Path(cfg.text_path).name, "d_model": cfg.d_model, "fusion_layers": cfg.n_fusion_layers},
-        "training": {"data": train_cfg.data or f"default corpus (seed {train_cfg.seed}, {train_cfg.corpus_size} examples)",
-                     "epochs": train_cfg.epochs},
+        "architecture": {
+            "image_tower": cfg.image_tower,
+            "text_tower": "all-MiniLM-L6-v2" if cfg.text_path is None else Path(cfg.text_path).name,
+            "d_model": cfg.d_model,
+            "fusion_layers": cfg.n_fusion_layers,
+        },
+        "training": {
+            "data": train_cfg.data
+            or f"default corpus (seed {train_cfg.seed}, {train_cfg.corpus_size} examples)",
+            "epochs": train_cfg.epochs,
+        },
         "metrics": metrics,
     }
     path = out / "manifest.json"

@@ -164,7 +164,11 @@ class SafetyModel(nn.Module):
         return self.fuse(pixels, self.encode_text(input_ids, attention_mask), attention_mask, present)
 
     def fuse(
-        self, pixels: torch.Tensor, text_states: torch.Tensor, attention_mask: torch.Tensor, present: torch.Tensor
+        self,
+        pixels: torch.Tensor,
+        text_states: torch.Tensor,
+        attention_mask: torch.Tensor,
+        present: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         """Everything after the text tower (training caches the frozen tower's states)."""
         p_img = present[:, 0].view(-1, 1, 1)  # (B, 1, 1)
@@ -185,7 +189,14 @@ class SafetyModel(nn.Module):
         img_joint = img.mean(1)
         txt_joint = masked_mean(txt, attention_mask)
         features = torch.cat(
-            [img_joint, txt_joint, img_joint * txt_joint, (img_joint - txt_joint).abs(), img_alone, txt_alone],
+            [
+                img_joint,
+                txt_joint,
+                img_joint * txt_joint,
+                (img_joint - txt_joint).abs(),
+                img_alone,
+                txt_alone,
+            ],
             dim=-1,
         )  # (B, 6d)
         trunk = F.gelu(self.joint_trunk(features))  # (B, d)
@@ -205,7 +216,11 @@ class ScoringModel(nn.Module):
         self.model = model
 
     def forward(
-        self, pixels: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, present: torch.Tensor
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        present: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         out = self.model(pixels, input_ids, attention_mask, present)
         return (

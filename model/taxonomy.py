@@ -51,13 +51,13 @@ def is_emergent(image_grade: str, text_grade: str, joint_grade: str) -> bool:
 
 
 VALID_PATTERNS: tuple[str, ...] = tuple(
+    pattern(i, t, j) for i in GRADES for t in GRADES for j in GRADES if is_valid_pattern(i, t, j)
+)
+EMERGENT_PATTERNS: tuple[str, ...] = tuple(
     pattern(i, t, j)
     for i in GRADES
     for t in GRADES
     for j in GRADES
-    if is_valid_pattern(i, t, j)
-)
-EMERGENT_PATTERNS: tuple[str, ...] = tuple(
-    pattern(i, t, j) for i in GRADES for t in GRADES for j in GRADES if is_emergent(i, t, j) and is_valid_pattern(i, t, j)
+    if is_emergent(i, t, j) and is_valid_pattern(i, t, j)
 )
 assert len(VALID_PATTERNS) == 17, VALID_PATTERNS

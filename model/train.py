@@ -21,7 +21,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from model.config import ModelConfig
-from model.data import IGNORE, EncodedSet, Sample, corpus_samples, encode_samples, file_samples, load_tokenizer
+from model.data import (
+    IGNORE,
+    EncodedSet,
+    Sample,
+    corpus_samples,
+    encode_samples,
+    file_samples,
+    load_tokenizer,
+)
 from model.evaluate import choose_thresholds, evaluate
 from model.network import SafetyModel
 from model.text_tower import default_text_path
@@ -106,7 +114,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
     )
     steps_per_epoch = math.ceil(len(train_set.samples) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -130,7 +139,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
             batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step)
-            output = model.fuse(batch["pixels"], batch["text_states"], batch["attention_mask"], batch["present"])
+            output = model.fuse(
+                batch["pixels"], batch["text_states"], batch["attention_mask"], batch["present"]
+            )
             loss = loss_fn(output, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -187,7 +198,7 @@ def save_checkpoint(
 
 def load_checkpoint(path: Path) -> tuple[SafetyModel, dict[str, Any]]:
     """Rebuild the model from a checkpoint (in eval mode)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     model_cfg = ModelConfig.from_dict(ckpt["model_config"])
     model = SafetyModel(model_cfg)
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)

@@ -1,0 +1,24 @@
+# One command per task; see README.md.
+PY ?= python
+ARTIFACT ?= model/artifacts/glyph-minilm
+
+.PHONY: install serve test lint types model bench
+
+install:            ## install the service, training and dev tools into the current environment
+	$(PY) -m pip install -e ".[train,dev]"
+
+serve:              ## serve the shipped default model on 127.0.0.1:8000
+	$(PY) -m service serve --model $(ARTIFACT)
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+types:
+	$(PY) -m mypy
+
+test: lint types    ## lint + types + the whole test suite
+	$(PY) -m pytest
+
+model:              ## reproduce the shipped default model from scratch (about 25 min on 2 CPU cores)
+	$(PY) -m model build --artifact $(ARTIFACT)

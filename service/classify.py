@@ -1,0 +1,192 @@
+"""Classify items end to end: prepare in the thread pool, score in a batch, decide with a policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+
+from model.taxonomy import is_emergent, pattern
+from service.batching import Scored, Triple
+from service.errors import reply_for
+from service.inputs import PreparedItem
+from service.payloads import ItemFailure, RawItem
+from service.policy import Decision, Grade, ModelScores, Policy
+from service.schemas import (
+    BatchItemError,
+    CategoryResult,
+    ClassifyResponse,
+    ErrorDetail,
+    GradeScores,
+    Modalities,
+    ModalityResult,
+    ModelRef,
+    PolicyRef,
+    Timings,
+)
+from service.state import ServiceState
+
+log = logging.getLogger(__name__)
+
+
+async def classify_one(state: ServiceState, raw: RawItem) -> ClassifyResponse:
+    """Classify one item; raise a ServiceError when it cannot be."""
+    started = time.perf_counter()
+    policy = state.policies.get(raw.policy)
+    item = await _prepare(state, raw)
+    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
+    scored = await state.batcher.score(item, timeout_s)
+    return _respond(state, raw, item, scored, policy, started)
+
+
+async def classify_many(
+    state: ServiceState, raws: Sequence[RawItem | ItemFailure]
+) -> list[ClassifyResponse | BatchItemError]:
+    """Classify a batch request: bad items fail alone; a full queue fails the whole request (429)."""
+    started = time.perf_counter()
+    results: list[ClassifyResponse | BatchItemError | None] = [None] * len(raws)
+    prepared: list[tuple[int, RawItem, Policy, PreparedItem]] = []
+
+    async def prepare(raw: RawItem) -> tuple[Policy, PreparedItem]:
+        return state.policies.get(raw.policy), await _prepare(state, raw)
+
+    jobs = [prepare(raw) for raw in raws if isinstance(raw, RawItem)]
+    outcomes = iter(await asyncio.gather(*jobs, return_exceptions=True))
+    for index, raw in enumerate(raws):
+        if isinstance(raw, ItemFailure):
+            results[index] = _item_error(raw.id, raw.error)
+            continue
+        outcome = next(outcomes)
+        if isinstance(outcome, BaseException):
+            results[index] = _item_error(raw.id, _reraise_fatal(outcome))
+        else:
+            prepared.append((index, raw, *outcome))
+
+    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
+    pending = state.batcher.submit([item for _, _, _, item in prepared], timeout_s)
+    scored = await asyncio.gather(*(state.batcher.result(p) for p in pending), return_exceptions=True)
+    for (index, raw, policy, item), result in zip(prepared, scored, strict=True):
+        if isinstance(result, BaseException):
+            results[index] = _item_error(raw.id, _reraise_fatal(result))
+        else:
+            results[index] = _respond(state, raw, item, result, policy, started)
+    return [r for r in results if r is not None]
+
+
+async def _prepare(state: ServiceState, raw: RawItem) -> PreparedItem:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(state.decode_pool, state.preprocessor.prepare, raw.image, raw.text)
+
+
+def _reraise_fatal(exc: BaseException) -> Exception:
+    if not isinstance(exc, Exception):
+        raise exc  # cancellation and the like are not item errors
+    return exc
+
+
+def _item_error(item_id: str | None, exc: Exception) -> BatchItemError:
+    reply = reply_for(exc)
+    if reply.status >= 500:
+        log.warning(
+            "batch item failed", extra={"item_id": item_id, "code": reply.code, "status": reply.status}
+        )
+    return BatchItemError(
+        id=item_id,
+        status=reply.status,
+        error=ErrorDetail(code=reply.code, message=reply.message, **reply.details),
+    )
+
+
+def _modality(grade: Grade | None, scores: Triple | None) -> ModalityResult | None:
+    if grade is None or scores is None:
+        return None
+    return ModalityResult(
+        grade=grade, scores=GradeScores(safe=scores[0], borderline=scores[1], unsafe=scores[2])
+    )
+
+
+def _respond(
+    state: ServiceState, raw: RawItem, item: PreparedItem, scored: Scored, policy: Policy, started: float
+) -> ClassifyResponse:
+    manifest = state.bundle.manifest
+    row = scored.scores
+    model_scores = ModelScores(
+        image=row.image if item.pixels is not None else None,
+        text=row.text if item.input_ids is not None else None,
+        joint=row.joint,
+        categories=dict(zip(manifest.categories, row.categories, strict=True)),
+    )
+    decision = policy.decide(model_scores)
+    item_pattern: str | None = None
+    emergent = False
+    if decision.image_grade is not None and decision.text_grade is not None:
+        item_pattern = pattern(decision.image_grade, decision.text_grade, decision.joint_grade)
+        emergent = is_emergent(decision.image_grade, decision.text_grade, decision.joint_grade)
+    total_s = time.perf_counter() - started
+    response = ClassifyResponse(
+        id=raw.id or uuid.uuid4().hex,
+        verdict=decision.joint_grade,
+        action=decision.action,
+        modalities=Modalities(
+            image=_modality(decision.image_grade, model_scores.image),
+            text=_modality(decision.text_grade, model_scores.text),
+            joint=ModalityResult(
+                grade=decision.joint_grade,
+                scores=GradeScores(safe=row.joint[0], borderline=row.joint[1], unsafe=row.joint[2]),
+            ),
+        ),
+        pattern=item_pattern,
+        emergent=emergent,
+        categories={
+            slug: CategoryResult(score=score, flagged=slug in decision.flagged_categories)
+            for slug, score in model_scores.categories.items()
+        },
+        flagged_categories=list(decision.flagged_categories),
+        text_truncated=item.text_truncated,
+        policy=PolicyRef(name=policy.name, version=policy.version),
+        model=ModelRef(name=manifest.name, version=manifest.version, sha256=state.engine.info.sha256),
+        timings_ms=Timings(
+            queue=scored.queue_s * 1000, inference=scored.inference_s * 1000, total=total_s * 1000
+        ),
+    )
+    _record(state, response, decision, item, scored, total_s)
+    return response
+
+
+def _record(
+    state: ServiceState,
+    response: ClassifyResponse,
+    decision: Decision,
+    item: PreparedItem,
+    scored: Scored,
+    total_s: float,
+) -> None:
+    metrics = state.metrics
+    policy = response.policy.name
+    metrics.queue_seconds.observe(scored.queue_s)
+    metrics.item_seconds.observe(total_s)
+    metrics.verdicts.labels(policy, response.verdict, response.action).inc()
+    for slug in decision.flagged_categories:
+        metrics.flagged.labels(policy, slug).inc()
+    if response.emergent:
+        metrics.emergent.labels(policy).inc()
+    if item.text_truncated:
+        metrics.text_truncated.inc()
+    log.info(
+        "classified",
+        extra={
+            "item_id": response.id,
+            "content_sha256": item.content_sha256,
+            "verdict": response.verdict,
+            "action": response.action,
+            "pattern": response.pattern,
+            "flagged": response.flagged_categories,
+            "policy": policy,
+            "batch_size": scored.batch_size,
+            "queue_ms": round(response.timings_ms.queue, 3),
+            "inference_ms": round(response.timings_ms.inference, 3),
+            "total_ms": round(response.timings_ms.total, 3),
+        },
+    )

@@ -1,0 +1,85 @@
+"""Prometheus metrics, in a registry of their own per app (so tests and apps never collide)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Metrics:
+    """Every metric the service exports; also the batcher's `BatchStats`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "safety_requests", "HTTP requests by route and status", ["route", "method", "status"], registry=r
+        )
+        self.request_seconds = Histogram(
+            "safety_request_seconds", "HTTP request latency", ["route"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.queue_seconds = Histogram(
+            "safety_queue_seconds",
+            "Time an item waited in the batch queue",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inference_seconds = Histogram(
+            "safety_inference_seconds",
+            "Time one batch took in the engine",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.item_seconds = Histogram(
+            "safety_item_seconds", "Total time per classified item", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.batch_size = Histogram(
+            "safety_batch_size", "Items per engine batch", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.batch_failures = Counter("safety_batch_failures", "Batches whose inference raised", registry=r)
+        self.deadline_expired = Counter(
+            "safety_deadline_expired", "Items whose deadline passed in the queue", registry=r
+        )
+        self.queue_depth = Gauge("safety_queue_depth", "Items waiting in the batch queue", registry=r)
+        self.in_flight = Gauge("safety_in_flight_items", "Items in running batches", registry=r)
+        self.verdicts = Counter(
+            "safety_verdicts",
+            "Verdicts by policy, verdict and action",
+            ["policy", "verdict", "action"],
+            registry=r,
+        )
+        self.flagged = Counter("safety_flagged", "Flagged categories", ["policy", "category"], registry=r)
+        self.emergent = Counter("safety_emergent", "Cross-modal (emergent) verdicts", ["policy"], registry=r)
+        self.text_truncated = Counter("safety_text_truncated", "Texts truncated to max_tokens", registry=r)
+        self.model_info = Gauge(
+            "safety_model_info",
+            "The loaded model",
+            ["name", "version", "sha256", "variant", "provider"],
+            registry=r,
+        )
+        self.ready = Gauge("safety_ready", "1 once the model is loaded and warm", registry=r)
+
+    def track_queue(self, depth: Callable[[], float], in_flight: Callable[[], float]) -> None:
+        """Read queue depth and in-flight items from the batcher at scrape time."""
+        self.queue_depth.set_function(depth)
+        self.in_flight.set_function(in_flight)
+
+    def render(self) -> bytes:
+        """Return the text exposition format."""
+        return generate_latest(self.registry)
+
+    # BatchStats
+    def batch_done(self, size: int, inference_s: float) -> None:
+        self.batch_size.observe(size)
+        self.inference_seconds.observe(inference_s)
+
+    def batch_failed(self, size: int) -> None:
+        self.batch_size.observe(size)
+        self.batch_failures.inc()
+
+    def item_expired(self) -> None:
+        self.deadline_expired.inc()

@@ -1,0 +1,134 @@
+"""The v1 HTTP routes: parse, call, return a schema. Errors are answered by the table in service/app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service.classify import classify_many, classify_one
+from service.payloads import read_batch, read_classify
+from service.schemas import (
+    BatchResponse,
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    HealthResponse,
+    ModelsResponse,
+    PoliciesResponse,
+    PolicyInfo,
+)
+from service.state import LoadedDep, MetricsDep, ReadyDep
+
+router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "malformed body, JSON or base64",
+        404: "unknown policy",
+        413: "body or image too large",
+        415: "unsupported content type or image format",
+        422: "unusable input",
+        429: "queue full (see Retry-After)",
+        503: "model not ready",
+        504: "deadline passed while queued",
+    }.items()
+}
+
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "image": {"type": "string", "format": "binary"},
+        "text": {"type": "string"},
+        "policy": {"type": "string"},
+        "id": {"type": "string"},
+    },
+}
+_CLASSIFY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ClassifyRequest.model_json_schema()},
+            "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+        },
+    }
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {
+                        "items": {"type": "array", "items": ClassifyRequest.model_json_schema()},
+                        "policy": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/v1/classify", responses=_ERRORS, openapi_extra=_CLASSIFY_BODY, tags=["classify"])
+async def classify(request: Request, state: ReadyDep) -> ClassifyResponse:
+    """Classify an image, a text, or both together."""
+    raw = await read_classify(request, state.settings.max_body_bytes)
+    return await classify_one(state, raw)
+
+
+@router.post("/v1/classify/batch", responses=_ERRORS, openapi_extra=_BATCH_BODY, tags=["classify"])
+async def classify_batch(request: Request, state: ReadyDep) -> BatchResponse:
+    """Classify several items; each gets its result or its own error, in order."""
+    items = await read_batch(request, state.settings.max_batch_items)
+    return BatchResponse(results=await classify_many(state, items))
+
+
+@router.get("/healthz", tags=["ops"])
+async def healthz() -> HealthResponse:
+    """The process is alive."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/readyz", responses={503: {"model": ErrorResponse}}, tags=["ops"])
+async def readyz(state: ReadyDep) -> HealthResponse:
+    """The model is loaded and warm."""
+    return HealthResponse(status="ready")
+
+
+@router.get("/metrics", tags=["ops"], response_class=Response)
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus metrics."""
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/models", responses={503: {"model": ErrorResponse}}, tags=["models"])
+async def models(state: LoadedDep) -> ModelsResponse:
+    """The loaded model: its manifest, variant and execution provider."""
+    info = state.engine.info
+    return ModelsResponse(
+        variant=info.variant, provider=info.provider, file=info.file, manifest=state.bundle.raw
+    )
+
+
+@router.get("/v1/policies", responses={503: {"model": ErrorResponse}}, tags=["policies"])
+async def policies(state: LoadedDep) -> PoliciesResponse:
+    """The loaded threshold policies."""
+    store = state.policies
+    return PoliciesResponse(
+        default=store.default_name,
+        policies=[
+            PolicyInfo(
+                name=p.name,
+                version=p.version,
+                description=p.description,
+                default=p.name == store.default_name,
+                definition=p.model_dump(mode="json"),
+            )
+            for p in store.all()
+        ],
+    )

@@ -1,0 +1,136 @@
+"""Request and response bodies of the v1 HTTP API (design §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.policy import Action, Grade
+
+
+class ClassifyRequest(BaseModel):
+    """One item: a text, a base64 image, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=256, description="echoed back; generated when absent")
+    text: str | None = Field(default=None, description="the text; empty or absent means no text")
+    image: str | None = Field(
+        default=None, description="base64 image bytes (a `data:` URL prefix is accepted)"
+    )
+    policy: str | None = Field(default=None, description="policy name; the default policy when absent")
+
+
+class BatchRequest(BaseModel):
+    """Several items; `policy` applies to items that do not name their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(description="ClassifyRequest objects, answered in order")
+    policy: str | None = None
+
+
+class GradeScores(BaseModel):
+    safe: float
+    borderline: float
+    unsafe: float
+
+
+class ModalityResult(BaseModel):
+    grade: Grade
+    scores: GradeScores
+
+
+class Modalities(BaseModel):
+    image: ModalityResult | None = Field(description="null when no image was given")
+    text: ModalityResult | None = Field(description="null when no text was given")
+    joint: ModalityResult
+
+
+class CategoryResult(BaseModel):
+    score: float
+    flagged: bool
+
+
+class PolicyRef(BaseModel):
+    name: str
+    version: str
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    sha256: str
+
+
+class Timings(BaseModel):
+    queue: float
+    inference: float
+    total: float
+
+
+class ClassifyResponse(BaseModel):
+    """The verdict on one item, with every reading that led to it."""
+
+    id: str
+    verdict: Grade = Field(description="the joint grade after the policy")
+    action: Action
+    modalities: Modalities
+    pattern: str | None = Field(
+        description="`I-T-J` letters, e.g. S-S-U; null unless image and text are both given"
+    )
+    emergent: bool = Field(description="the joint grade is more severe than both single-modality grades")
+    categories: dict[str, CategoryResult]
+    flagged_categories: list[str]
+    text_truncated: bool = Field(description="the text was longer than the model's max_tokens and was cut")
+    policy: PolicyRef
+    model: ModelRef
+    timings_ms: Timings
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class BatchItemError(BaseModel):
+    """A batch item that failed; the others are unaffected."""
+
+    id: str | None
+    status: int
+    error: ErrorDetail
+
+
+class BatchResponse(BaseModel):
+    results: list[ClassifyResponse | BatchItemError]
+
+
+class PolicyInfo(BaseModel):
+    name: str
+    version: str
+    description: str
+    default: bool
+    definition: dict[str, Any]
+
+
+class PoliciesResponse(BaseModel):
+    default: str
+    policies: list[PolicyInfo]
+
+
+class ModelsResponse(BaseModel):
+    variant: str
+    provider: str
+    file: str
+    manifest: dict[str, Any]
+
+
+class HealthResponse(BaseModel):
+    status: str

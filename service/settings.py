@@ -1,0 +1,61 @@
+"""Service settings: one pydantic-settings class, read once in `main()` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; env vars `SAFETY_<NAME>` override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFETY_", extra="ignore", frozen=True)
+
+    # where to listen
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # what to serve
+    model_dir: Path = Path("model/artifacts/glyph-minilm")  # a bundle: manifest.json + ONNX variants
+    policies_dir: Path | None = None  # YAML policy files (the built-in `default` is always there)
+    device: Device = "auto"  # auto: CUDA when a GPU and the CUDA provider really work, else CPU
+    variant: str | None = None  # override the manifest's default_variant for the device
+
+    # ONNX Runtime threads; 0 lets ONNX Runtime choose (all physical cores)
+    intra_op_threads: int = Field(default=0, ge=0)
+    inter_op_threads: int = Field(default=0, ge=0)
+    warmup: bool = True  # run dummy batches before /readyz turns true
+
+    # batching: raise max_batch_size for throughput, max_wait_ms trades latency for fuller batches
+    max_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
+    queue_size: int = Field(default=512, ge=1)  # queued items beyond this get 429
+    inference_workers: int = Field(
+        default=1, ge=1, le=8
+    )  # concurrent batches (2 overlaps prep and run on GPU)
+    request_timeout_ms: float = Field(default=10_000.0, gt=0.0)  # a request still queued after this gets 504
+    retry_after_s: int = Field(default=1, ge=1)
+    shutdown_grace_s: float = Field(default=10.0, ge=0.0)  # how long shutdown waits for queued work
+
+    # input limits
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)  # larger images are refused (decompression bombs)
+    max_text_chars: int = Field(
+        default=20_000, ge=1
+    )  # longer texts are refused; max_tokens truncation is below this
+    max_batch_items: int = Field(default=64, ge=1)
+    decode_threads: int = Field(default=4, ge=1)
+
+    # logging
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _check_model_dir(self) -> Settings:
+        if self.model_dir.exists() and not self.model_dir.is_dir():
+            raise ValueError(f"model_dir {self.model_dir} is not a directory")
+        return self

@@ -1,0 +1,78 @@
+"""What the app holds while it runs, and typed accessors for routes (no untyped `app.state.x`)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from service.batching import Batcher
+from service.engine import Engine
+from service.errors import NotReady
+from service.inputs import Preprocessor
+from service.manifest import Bundle
+from service.metrics import Metrics
+from service.policies import PolicyRegistry
+from service.settings import Settings
+
+
+@dataclass
+class ServiceState:
+    """Everything built at start-up; `ready` turns true after warm-up."""
+
+    settings: Settings
+    bundle: Bundle
+    engine: Engine
+    preprocessor: Preprocessor
+    batcher: Batcher
+    policies: PolicyRegistry
+    metrics: Metrics
+    decode_pool: ThreadPoolExecutor
+    ready: bool = False
+
+
+def set_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Attach the app's metrics (they exist before the model loads)."""
+    app.state.metrics = metrics
+
+
+def app_metrics(app: FastAPI) -> Metrics:
+    """Return the app's metrics."""
+    metrics = app.state.metrics
+    assert isinstance(metrics, Metrics)
+    return metrics
+
+
+def set_service(app: FastAPI, state: ServiceState | None) -> None:
+    """Attach (or detach) the loaded service."""
+    app.state.service = state
+
+
+def app_service(app: FastAPI) -> ServiceState:
+    """Return the loaded service; NotReady while the model is still loading."""
+    state = getattr(app.state, "service", None)
+    if not isinstance(state, ServiceState):
+        raise NotReady("the model is not loaded yet")
+    return state
+
+
+def _loaded(request: Request) -> ServiceState:
+    return app_service(request.app)
+
+
+def _ready(request: Request) -> ServiceState:
+    state = app_service(request.app)
+    if not state.ready:
+        raise NotReady("the model is loaded but still warming up")
+    return state
+
+
+def _metrics(request: Request) -> Metrics:
+    return app_metrics(request.app)
+
+
+LoadedDep = Annotated[ServiceState, Depends(_loaded)]
+ReadyDep = Annotated[ServiceState, Depends(_ready)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]

@@ -1,0 +1,182 @@
+"""The synthetic corpus: coverage, splits, validity, rendering, CLI and the handwritten evaluation pairs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.corpus.build import SPLITS, Example, build_corpus, check_example, corpus_stats
+from model.corpus.cli import main as corpus_cli
+from model.corpus.glyphs import GLYPH_DIR, glyph_names, load_glyph
+from model.corpus.scenes import Scene, image_grade, render_scene
+from model.corpus.texts import INTENTS
+from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "handwritten_pairs.jsonl"
+
+
+@cache
+def corpus() -> tuple[Example, ...]:
+    """Build the default corpus once for the whole module."""
+    return tuple(build_corpus(seed=0, size=24000))
+
+
+def test_corpus_has_requested_size_and_split_shares() -> None:
+    examples = corpus()
+    counts = Counter(e.split for e in examples)
+    assert len(examples) == 24000
+    assert counts["train"] == pytest.approx(0.70 * 24000, rel=0.02)
+    assert counts["val"] == pytest.approx(0.15 * 24000, rel=0.05)
+    assert counts["test"] == pytest.approx(0.15 * 24000, rel=0.05)
+    assert len({e.uid for e in examples}) == len(examples)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_valid_pattern_in_every_split(split: str) -> None:
+    patterns = Counter(e.pattern for e in corpus() if e.split == split and e.pattern)
+    assert set(patterns) == set(VALID_PATTERNS)
+    assert min(patterns.values()) >= 15, patterns
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_category_in_every_split(split: str) -> None:
+    categories = Counter(c for e in corpus() if e.split == split for c in e.categories)
+    assert set(categories) == set(CATEGORIES)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_intent_in_every_split(split: str) -> None:
+    assert {e.intent for e in corpus() if e.split == split and e.text} == {i.name for i in INTENTS}
+
+
+def test_emergent_share_of_unsafe_pairs() -> None:
+    stats = corpus_stats(list(corpus()))
+    assert stats["emergent_share_of_unsafe"] >= 0.30
+
+
+def test_joint_classes_are_balanced() -> None:
+    joint = Counter(e.joint_grade for e in corpus())
+    for grade in GRADES:
+        assert joint[grade] / len(corpus()) >= 0.20, joint
+
+
+def test_image_only_and_text_only_examples_are_included() -> None:
+    kinds = corpus_stats(list(corpus()))["kinds"]
+    assert 0.05 <= kinds["image_only"] / 24000 <= 0.11
+    assert 0.05 <= kinds["text_only"] / 24000 <= 0.11
+
+
+def test_no_family_in_two_splits() -> None:
+    splits_of: dict[str, set[str]] = {}
+    for example in corpus():
+        if example.family:
+            splits_of.setdefault(example.family, set()).add(example.split)
+    assert all(len(s) == 1 for s in splits_of.values())
+
+
+def test_no_scene_seed_in_two_splits() -> None:
+    splits_of: dict[int, set[str]] = {}
+    for example in corpus():
+        if example.scene is not None:
+            splits_of.setdefault(example.scene.seed, set()).add(example.split)
+    assert all(len(s) == 1 for s in splits_of.values())
+
+
+def test_intents_and_families_counts() -> None:
+    assert len(INTENTS) >= 20
+    assert sum(len(i.families) for i in INTENTS) >= 64
+    assert all(len(i.families) >= 3 for i in INTENTS)
+
+
+def test_build_is_deterministic() -> None:
+    assert build_corpus(seed=7, size=3000) == build_corpus(seed=7, size=3000)
+    assert build_corpus(seed=7, size=3000) != build_corpus(seed=8, size=3000)
+
+
+def test_every_example_is_valid() -> None:
+    for example in corpus():
+        check_example(example)
+        if example.image_grade is not None and example.text_grade is not None:
+            assert is_valid_pattern(example.image_grade, example.text_grade, example.joint_grade)
+            assert example.pattern in VALID_PATTERNS
+        else:
+            assert example.pattern is None and not example.emergent
+        assert (example.joint_grade != "safe") == bool(example.categories)
+
+
+def test_the_picture_decides_the_same_text() -> None:
+    # The same harmless sentence is safe next to a dog and unsafe next to a child.
+    texts_by_grade: dict[str, dict[str, set[str]]] = {}
+    for e in corpus():
+        if e.pattern and e.intent == "sell_this_one" and e.text:
+            texts_by_grade.setdefault(e.text, {}).setdefault(e.joint_grade, set())
+    assert any({"safe", "unsafe"} <= set(grades) for grades in texts_by_grade.values())
+
+
+def test_image_grade_scene_rules() -> None:
+    assert image_grade(("dog",)) == ("safe", ())
+    assert image_grade(("dagger",)) == ("borderline", ("weapons",))
+    assert image_grade(("kitchen_knife", "drop_of_blood"))[0] == "unsafe"
+    assert image_grade(("bomb", "school")) == ("unsafe", ("weapons", "terrorism"))
+    assert image_grade(("rope_knot", "bridge")) == ("borderline", ("self_harm",))
+
+
+def test_render_scene_is_deterministic_rgb_of_requested_size() -> None:
+    scene = Scene(("child", "dog"), seed=42)
+    first, second = render_scene(scene), render_scene(scene)
+    assert first.mode == "RGB" and first.size == (96, 96)
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    assert render_scene(scene, size=160).size == (160, 160)
+    assert not np.array_equal(np.asarray(first), np.asarray(render_scene(Scene(("child", "dog"), seed=43))))
+
+
+def test_every_glyph_png_loads_as_rgba_and_is_not_empty() -> None:
+    assert (GLYPH_DIR / "LICENSE").is_file()
+    assert len(glyph_names()) == 76
+    for name in glyph_names():
+        glyph = load_glyph(name)
+        assert glyph.mode == "RGBA" and max(glyph.size) <= 64
+        alpha = np.asarray(glyph)[..., 3]
+        assert (alpha > 128).mean() > 0.15, name
+
+
+def test_cli_render_writes_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scene.png"
+    assert corpus_cli(["render", "--glyphs", "child,dog", "--out", str(out), "--seed", "3"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (96, 96)
+    assert "image grade: safe" in capsys.readouterr().out
+
+
+def test_cli_render_rejects_unknown_glyph(tmp_path: Path) -> None:
+    assert corpus_cli(["render", "--glyphs", "unicorn", "--out", str(tmp_path / "x.png")]) == 2
+
+
+def test_cli_stats_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert corpus_cli(["stats", "--size", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "S-S-U" in out and "emergent share" in out
+
+
+def test_handwritten_fixture_is_valid() -> None:
+    rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 40
+    corpus_texts = {e.text for e in corpus() if e.text}
+    for row in rows:
+        assert row["glyphs"] and set(row["glyphs"]) <= set(glyph_names()), row
+        assert row["joint_grade"] in GRADES
+        assert set(row["categories"]) <= set(CATEGORIES)
+        assert (row["joint_grade"] != "safe") == bool(row["categories"]), row
+        if image_grade(tuple(row["glyphs"]))[0] == "unsafe":
+            assert row["joint_grade"] == "unsafe", row
+        assert row["text"] not in corpus_texts, row
+        assert row["note"]
+    grades = Counter(row["joint_grade"] for row in rows)
+    assert grades["unsafe"] / len(rows) >= 0.30
+    assert grades["borderline"] and grades["safe"]

@@ -1,0 +1,103 @@
+"""Tower and head shapes, absent modalities, and the CLIP tower from a tiny local checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.config import ModelConfig
+from model.image_tower import CNNTower
+from model.network import SafetyModel, ScoringModel
+from model.text_tower import TextEncoder, default_text_path
+
+
+@pytest.fixture(scope="module")
+def text_encoder() -> TextEncoder:
+    return TextEncoder.from_folder(default_text_path()).eval()
+
+
+def _inputs(B: int, size: int, T: int = 9) -> tuple[torch.Tensor, ...]:
+    pixels = torch.randint(0, 256, (B, size, size, 3), dtype=torch.uint8)
+    ids = torch.randint(1000, 5000, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[0, 4:] = 0
+    present = torch.ones(B, 2)
+    present[B - 1, 0] = 0.0 if B > 1 else 1.0
+    return pixels, ids, mask, present
+
+
+def test_cnn_tower_tokens() -> None:
+    cfg = ModelConfig()
+    tower = CNNTower(cfg)
+    tokens = tower(torch.zeros(3, cfg.image_size, cfg.image_size, 3, dtype=torch.uint8))
+    side = cfg.image_size // 2 ** len(cfg.cnn_channels)
+    assert tokens.shape == (3, side * side, cfg.cnn_channels[-1])
+
+
+def test_text_tower_matches_minilm_reference(text_encoder: TextEncoder) -> None:
+    transformers = pytest.importorskip("transformers")
+    ref = transformers.AutoModel.from_pretrained(default_text_path(), attn_implementation="eager").eval()
+    _, ids, mask, _ = _inputs(2, 8)
+    with torch.no_grad():
+        ours = text_encoder(ids, mask)
+        theirs = ref(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert ours.shape == (2, 9, 384)
+    assert torch.allclose(ours[mask.bool()], theirs[mask.bool()], atol=1e-4)
+
+
+def test_heads_shapes_and_probabilities(text_encoder: TextEncoder) -> None:
+    cfg = ModelConfig(d_model=64, n_fusion_layers=1)
+    model = ScoringModel(SafetyModel(cfg, text_encoder)).eval()
+    with torch.no_grad():
+        image, text, joint, cats = model(*_inputs(4, cfg.image_size))
+    assert image.shape == text.shape == joint.shape == (4, 3)
+    assert cats.shape == (4, 15)
+    assert torch.allclose(joint.sum(-1), torch.ones(4), atol=1e-5)
+    assert ((cats >= 0) & (cats <= 1)).all()
+
+
+def test_absent_image_ignores_pixels(text_encoder: TextEncoder) -> None:
+    cfg = ModelConfig(d_model=64, n_fusion_layers=1)
+    model = SafetyModel(cfg, text_encoder).eval()
+    pixels, ids, mask, present = _inputs(2, cfg.image_size)
+    present[:, 0] = 0.0
+    with torch.no_grad():
+        a = model(pixels, ids, mask, present)["joint"]
+        b = model(torch.zeros_like(pixels), ids, mask, present)["joint"]
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_padding_does_not_change_text_scores(text_encoder: TextEncoder) -> None:
+    cfg = ModelConfig(d_model=64, n_fusion_layers=1)
+    model = SafetyModel(cfg, text_encoder).eval()
+    pixels, ids, mask, present = _inputs(1, cfg.image_size, T=5)
+    mask[:] = 1
+    padded_ids = torch.cat([ids, torch.zeros(1, 4, dtype=torch.long)], 1)
+    padded_mask = torch.cat([mask, torch.zeros(1, 4, dtype=torch.long)], 1)
+    with torch.no_grad():
+        a = model(pixels, ids, mask, present)
+        b = model(pixels, padded_ids, padded_mask, present)
+    for key in ("text", "joint"):
+        assert torch.allclose(a[key], b[key], atol=1e-4)
+
+
+def test_clip_tower_from_tiny_local_checkpoint(tmp_path: Path, text_encoder: TextEncoder) -> None:
+    transformers = pytest.importorskip("transformers")
+    vision_cfg = transformers.CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+    )
+    transformers.CLIPVisionModel(vision_cfg).save_pretrained(tmp_path / "clip")
+    cfg = ModelConfig(image_tower="clip", clip_path=str(tmp_path / "clip"), image_size=32, d_model=64)
+    model = ScoringModel(SafetyModel(cfg, text_encoder)).eval()
+    with torch.no_grad():
+        image, _, joint, cats = model(*_inputs(2, 32))
+    assert image.shape == joint.shape == (2, 3) and cats.shape == (2, 15)
+    tokens = model.model.image_tower(torch.zeros(2, 32, 32, 3, dtype=torch.uint8))
+    assert tokens.shape == (2, 1 + (32 // 8) ** 2, 32)  # class token + patches

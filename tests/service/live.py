@@ -1,0 +1,46 @@
+"""Run an app under a real uvicorn server on loopback, in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+
+@contextmanager
+def serve(app: FastAPI, wait_ready: bool = True) -> Iterator[str]:
+    """Start uvicorn on 127.0.0.1 at a free port; yield its base URL; shut it down gracefully."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: server.started, "server start")
+        if wait_ready:
+            _wait(lambda: httpx.get(f"{base_url}/readyz").status_code == 200, "readiness")
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def _wait(check: object, what: str, timeout_s: float = 20.0) -> None:
+    assert callable(check)
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out waiting for {what}")

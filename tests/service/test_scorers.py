@@ -1,0 +1,73 @@
+"""The HTTP scorer: the batch request it sends and the response shapes it reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+
+from service.labelled_data import LabelledItem
+from service.policy import ModelScores
+from service.scorers import HttpScorer, ItemError, ScoringError, parse_classify_result
+
+GRADES3 = {"safe": 0.7, "borderline": 0.2, "unsafe": 0.1}
+
+
+def test_http_scorer_posts_batches_and_reads_results() -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/classify/batch"
+        body = json.loads(request.content)
+        seen.append(body)
+        results: list[dict[str, object]] = []
+        for entry in body["items"]:
+            if entry["id"] == "bad":
+                results.append(
+                    {"id": "bad", "status": 415, "error": {"code": "x", "message": "not an image"}}
+                )
+                continue
+            results.append(
+                {
+                    "id": entry["id"],
+                    "modalities": {
+                        "image": {"grade": "safe", "scores": GRADES3} if entry["image"] else None,
+                        "text": {"grade": "safe", "scores": GRADES3},
+                        "joint": {"grade": "safe", "scores": GRADES3},
+                    },
+                    "categories": {"gore": {"score": 0.25, "flagged": False}},
+                }
+            )
+        return httpx.Response(200, json={"results": results})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    scorer = HttpScorer("http://svc/", batch_size=2, client=client)
+    items = [
+        LabelledItem("a", b"img", "hi", "safe", "safe", "safe"),
+        LabelledItem("b", None, "hi", None, "safe", "safe"),
+        LabelledItem("bad", b"zzz", None, "safe", None, "safe"),
+    ]
+    results = scorer.score(items)
+    assert len(seen) == 2
+    assert seen[0]["items"][0] == {"id": "a", "text": "hi", "image": base64.b64encode(b"img").decode()}  # type: ignore[index]
+    assert results[0] == ModelScores((0.7, 0.2, 0.1), (0.7, 0.2, 0.1), (0.7, 0.2, 0.1), {"gore": 0.25})
+    assert isinstance(results[1], ModelScores) and results[1].image is None
+    assert results[2] == ItemError("not an image")
+
+
+def test_category_list_shapes() -> None:
+    result = {
+        "modalities": {"joint": {"scores": [0.1, 0.2, 0.7]}},
+        "categories": [{"slug": "gore", "score": 0.9, "flagged": True}, {"name": "weapons", "score": 0.1}],
+    }
+    parsed = parse_classify_result(result)
+    assert parsed == ModelScores(None, None, (0.1, 0.2, 0.7), {"gore": 0.9, "weapons": 0.1})
+    assert isinstance(parse_classify_result({"modalities": {}}), ItemError)
+
+
+def test_http_errors_fail_the_batch() -> None:
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(503, json={"error": {}})))
+    with pytest.raises(ScoringError, match="503"):
+        HttpScorer("http://svc", client=client).score([LabelledItem("a", None, "x", None, "safe", "safe")])

@@ -1,0 +1,32 @@
+"""Settings from SAFETY_* env vars, and the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.__main__ import build_parser
+from service.settings import Settings
+
+
+def test_env_vars_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFETY_PORT", "9001")
+    monkeypatch.setenv("SAFETY_MAX_BATCH_SIZE", "8")
+    monkeypatch.setenv("SAFETY_DEVICE", "cpu")
+    settings = Settings()
+    assert (settings.port, settings.max_batch_size, settings.device) == (9001, 8, "cpu")
+    assert Settings(port=1234).port == 1234  # explicit values (the CLI) win over env
+
+
+def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFETY_DEVICE", "tpu")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_serve_subcommand_parses() -> None:
+    args = build_parser().parse_args(["serve", "--port", "8123", "--model", "m", "--policies", "p"])
+    assert (args.port, args.model_dir, args.policies_dir, args.host) == (8123, Path("m"), Path("p"), None)
+    assert callable(args.run)
