@@ -26,6 +26,7 @@ class ModelConfig:
     dropout: float = 0.1
     n_grades: int = 3
     n_categories: int = 15
+    n_glyphs: int = 76  # training-only auxiliary head: which corpus glyphs a scene shows (0 = off)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

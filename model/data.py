@@ -56,6 +56,8 @@ class EncodedSet:
     text_label: torch.Tensor  # (N,)
     joint_label: torch.Tensor  # (N,)
     category_target: torch.Tensor  # (N, 15) float
+    glyph_target: torch.Tensor  # (N, n_glyphs) float: glyphs a corpus scene shows (training aid)
+    glyph_known: torch.Tensor  # (N,) float: 1 where the scene's glyphs are known
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """Collate a batch, padding text states to the longest text in it."""
@@ -77,6 +79,8 @@ class EncodedSet:
             "text_label": self.text_label[idx],
             "joint_label": self.joint_label[idx],
             "category_target": self.category_target[idx],
+            "glyph_target": self.glyph_target[idx],
+            "glyph_known": self.glyph_known[idx],
         }
 
 
@@ -268,6 +272,17 @@ def encode_samples(
     for row, s in enumerate(samples):
         for c in s.categories:
             cats[row, CATEGORIES.index(c)] = 1.0
+    from model.corpus.glyphs import glyph_names
+
+    names = {g: i for i, g in enumerate(glyph_names())}
+    glyphs = torch.zeros(len(samples), len(names))
+    glyph_known = torch.zeros(len(samples))
+    for row, s in enumerate(samples):
+        shown = getattr(s.image, "glyphs", None)  # corpus scenes know their glyphs; files don't
+        if shown is not None:
+            glyph_known[row] = 1.0
+            for g in shown:
+                glyphs[row, names[g]] = 1.0
     return EncodedSet(
         samples=samples,
         pixels=render_images(samples, image_size),
@@ -281,4 +296,6 @@ def encode_samples(
         text_label=torch.tensor([G[s.text_grade] if s.text_grade else IGNORE for s in samples]),
         joint_label=torch.tensor([G[s.joint_grade] for s in samples]),
         category_target=cats,
+        glyph_target=glyphs,
+        glyph_known=glyph_known,
     )

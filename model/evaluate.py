@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from model.data import Sample
-from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, pattern
+from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 
 def grade_with(scores: np.ndarray, borderline: float, unsafe: float) -> np.ndarray:
@@ -52,8 +54,10 @@ def evaluate(
     image_gold = np.array([G[s.image_grade] if s.image_grade else -1 for s in samples])
     text_gold = np.array([G[s.text_grade] if s.text_grade else -1 for s in samples])
     # any unimodal unsafe forces joint unsafe (design §2), as the service's policy does
+    image_in = np.array([s.image is not None for s in samples])
+    text_in = np.array([s.text is not None for s in samples])
     joint_pred = grade["joint"].copy()
-    joint_pred[(has_image & (grade["image"] == 2)) | (has_text & (grade["text"] == 2))] = 2
+    joint_pred[(image_in & (grade["image"] == 2)) | (text_in & (grade["text"] == 2))] = 2
 
     emergent = np.array([s.emergent for s in samples])
     unsafe = joint_gold == 2
@@ -65,10 +69,10 @@ def evaluate(
         "emergent_unsafe_recall": float(np.mean(joint_pred[unsafe & emergent] == 2))
         if (unsafe & emergent).any()
         else None,
-        "image_accuracy": float(np.mean(image_gold[has_image] == grade["image"][has_image])),
-        "text_accuracy": float(np.mean(text_gold[has_text] == grade["text"][has_text])),
-        "image_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_image & ~has_text),
-        "text_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, has_text & ~has_image),
+        "image_accuracy": _masked_accuracy(image_gold, grade["image"], has_image),
+        "text_accuracy": _masked_accuracy(text_gold, grade["text"], has_text),
+        "image_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, image_in & ~text_in),
+        "text_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, text_in & ~image_in),
         "over_block_rate": float(np.mean(joint_pred[joint_gold == 1] == 2))
         if (joint_gold == 1).any()
         else None,
@@ -126,8 +130,32 @@ def choose_thresholds(
     }
 
 
-def pattern_of(sample: Sample) -> str | None:
-    """Return the sample's gold pattern when both modalities are labelled."""
-    if sample.image_grade and sample.text_grade:
-        return pattern(sample.image_grade, sample.text_grade, sample.joint_grade)
-    return None
+def handwritten_samples(path: Path) -> list[Sample]:
+    """Read hand-written image+text pairs ({"glyphs", "text", "joint_grade", ...} per line)."""
+    from model.corpus.scenes import Scene
+
+    samples = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        samples.append(
+            Sample(
+                uid=f"handwritten-{n}",
+                split="handwritten",
+                image=Scene(tuple(row["glyphs"]), seed=1000 + n),
+                text=row["text"],
+                image_grade=None,
+                text_grade=None,
+                joint_grade=row["joint_grade"],
+                categories=tuple(row.get("categories", ())),
+            )
+        )
+    return samples
+
+
+def joint_accuracy(
+    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> float:
+    """Share of samples whose joint grade (with unimodal-unsafe forcing) matches the label."""
+    return evaluate(samples, scores, thresholds)["joint_accuracy"]

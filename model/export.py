@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ import torch
 from tokenizers import Tokenizer
 
 from model.data import Sample, load_tokenizer, render_images
-from model.evaluate import evaluate
+from model.evaluate import evaluate, handwritten_samples, joint_accuracy
 from model.network import SafetyModel, ScoringModel
 from model.taxonomy import CATEGORIES, GRADES
 from model.text_tower import default_text_path
@@ -46,9 +47,16 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
         "attention_mask": {0: "batch", 1: "seq"},
     }
     dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUTS}
+    with warnings.catch_warnings():
+        # the tracer warns about Python-side shape arithmetic it folds; the parity tests are the check
+        warnings.simplefilter("ignore")
+        _trace(model, (pixels, input_ids, attention_mask, present), path, dynamic)
+
+
+def _trace(model: SafetyModel, args: tuple[torch.Tensor, ...], path: Path, dynamic: dict[str, Any]) -> None:
     torch.onnx.export(
         ScoringModel(model).eval(),
-        (pixels, input_ids, attention_mask, present),
+        args,
         str(path),
         input_names=list(INPUTS),
         output_names=list(OUTPUTS),
@@ -127,8 +135,16 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+HANDWRITTEN = Path(__file__).parents[1] / "tests" / "fixtures" / "handwritten_pairs.jsonl"
+
+
 def export(
-    checkpoint: Path, out: Path, name: str, variants: Sequence[str], evaluate_split: str = "test"
+    checkpoint: Path,
+    out: Path,
+    name: str,
+    variants: Sequence[str],
+    evaluate_split: str = "test",
+    handwritten: Path | None = HANDWRITTEN,
 ) -> Path:
     """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
     started = time.time()
@@ -153,6 +169,7 @@ def export(
         shutil.copyfile(checkpoint, out / "checkpoint.pt")
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
     shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
+    cpu_variant = "int8" if "int8" in variants else "fp32"
     tokenizer = load_tokenizer(out / "tokenizer.json", cfg.max_tokens)
 
     # figures of the shipped files themselves, on the held-out split
@@ -173,6 +190,17 @@ def export(
         metrics[variant]["joint_grade_agreement_with_fp32"] = float(
             np.mean(scores["joint"].argmax(1) == reference["joint"].argmax(1))
         )
+
+    if handwritten is not None and handwritten.exists():
+        # pairs written by hand outside the templates: the closest thing here to unseen real data
+        pairs = handwritten_samples(handwritten)
+        pair_pixels = render_images(pairs, cfg.image_size, workers=1).numpy()
+        pair_scores = onnx_predict(session(files[cpu_variant]), pairs, pair_pixels, tokenizer)
+        metrics["handwritten"] = {
+            "n": len(pairs),
+            "variant": cpu_variant,
+            "joint_accuracy": joint_accuracy(pairs, pair_scores, ckpt["thresholds"]),
+        }
 
     manifest = {
         "name": name,

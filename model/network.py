@@ -31,6 +31,8 @@ class Attention(nn.Module):
     def __init__(self, d: int, n_heads: int, dropout: float) -> None:
         super().__init__()
         self.n_heads = n_heads
+        self.head_dim = d // n_heads
+        self.scale = 1.0 / math.sqrt(self.head_dim)
         self.q = nn.Linear(d, d)
         self.kv = nn.Linear(d, 2 * d)
         self.out = nn.Linear(d, d)
@@ -39,12 +41,12 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         B, T, C = x.shape
         S = context.shape[1]
-        h = self.n_heads
-        q = self.q(x).view(B, T, h, C // h).transpose(1, 2)  # (B, h, T, c)
-        k, v = self.kv(context).split(C, dim=2)
-        k = k.view(B, S, h, C // h).transpose(1, 2)  # (B, h, S, c)
-        v = v.view(B, S, h, C // h).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // h)  # (B, h, T, S)
+        h, c = self.n_heads, self.head_dim
+        q = self.q(x).view(B, T, h, c).transpose(1, 2)  # (B, h, T, c)
+        k, v = self.kv(context).chunk(2, dim=2)
+        k = k.reshape(B, S, h, c).transpose(1, 2)  # (B, h, S, c)
+        v = v.reshape(B, S, h, c).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * self.scale  # (B, h, T, S)
         if bias is not None:
             att = att + bias
         y = self.drop(att.softmax(dim=-1)) @ v  # (B, h, T, c)
@@ -146,6 +148,9 @@ class SafetyModel(nn.Module):
         self.joint_trunk = Head(6 * d, d, d, p)
         self.joint_head = nn.Linear(d, config.n_grades)
         self.category_head = nn.Linear(d, config.n_categories)
+        # training-only: naming the glyphs in a scene teaches the from-scratch image tower to see
+        # them far sooner than the grade labels alone; not part of the exported graph
+        self.glyph_head = nn.Linear(d, config.n_glyphs) if config.n_glyphs else None
 
     def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Return the text tower's token states (B, T, hidden)."""
@@ -205,6 +210,7 @@ class SafetyModel(nn.Module):
             "text": self.text_head(txt_alone),
             "joint": self.joint_head(trunk),
             "categories": self.category_head(trunk),
+            "glyphs": self.glyph_head(img_alone) if self.glyph_head is not None else img_alone[:, :0],
         }
 
 

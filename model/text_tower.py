@@ -28,6 +28,8 @@ class BertLayer(nn.Module):
     def __init__(self, hidden: int, n_heads: int, intermediate: int, eps: float) -> None:
         super().__init__()
         self.n_heads = n_heads
+        self.head_dim = hidden // n_heads
+        self.scale = 1.0 / math.sqrt(self.head_dim)
         self.query = nn.Linear(hidden, hidden)
         self.key = nn.Linear(hidden, hidden)
         self.value = nn.Linear(hidden, hidden)
@@ -39,11 +41,11 @@ class BertLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
-        h = self.n_heads
-        q = self.query(x).view(B, T, h, C // h).transpose(1, 2)  # (B, h, T, c)
-        k = self.key(x).view(B, T, h, C // h).transpose(1, 2)
-        v = self.value(x).view(B, T, h, C // h).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // h) + bias  # (B, h, T, T)
+        h, c = self.n_heads, self.head_dim
+        q = self.query(x).view(B, T, h, c).transpose(1, 2)  # (B, h, T, c)
+        k = self.key(x).view(B, T, h, c).transpose(1, 2)
+        v = self.value(x).view(B, T, h, c).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * self.scale + bias  # (B, h, T, T)
         y = (att.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
         x = self.attn_norm(x + self.attn_out(y))
         return self.ffn_norm(x + self.ffn_out(F.gelu(self.ffn_in(x))))

@@ -1,4 +1,4 @@
-"""Command line: `python -m service serve ...` (other subcommands plug into COMMANDS)."""
+"""Command line: `python -m service serve|eval|tune ...` (subcommands plug into COMMANDS)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 Run = Callable[[argparse.Namespace], int]
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -20,39 +23,62 @@ def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--host", help="bind address (SAFETY_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (SAFETY_PORT, default 8000)")
     p.add_argument("--model", type=Path, dest="model_dir", help="model bundle folder (SAFETY_MODEL_DIR)")
-    p.add_argument("--policies", type=Path, dest="policies_dir", help="policy folder (SAFETY_POLICIES_DIR)")
+    p.add_argument(
+        "--policies",
+        type=Path,
+        dest="policies_dir",
+        help="policy folder (SAFETY_POLICIES_DIR; default: the repo's policies/ when present, else the "
+        "model's built-in default); reload it with SIGHUP or POST /admin/policies/reload",
+    )
+    p.add_argument(
+        "--shadow",
+        dest="shadow_policy",
+        metavar="NAME",
+        help="shadow policy: runs beside the live one, disagreements counted (SAFETY_SHADOW_POLICY)",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="SAFETY_DEVICE, default auto")
     p.set_defaults(run=serve)
 
 
+def _settings(args: argparse.Namespace, keys: Sequence[str]) -> Settings | None:
+    """Build the settings from env vars and the given options; print the problem and return None if bad."""
+    from service.settings import Settings
+
+    overrides: dict[str, Any] = {
+        key: value for key in keys if (value := getattr(args, key, None)) is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        print(f"invalid settings:\n{exc}", file=sys.stderr)
+        return None
+
+
 def serve(args: argparse.Namespace) -> int:
-    """Build the settings once, then run uvicorn on the app."""
+    """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
     import uvicorn
 
     from service.app import create_app
     from service.errors import ModelBundleError
     from service.logs import configure_logging
     from service.manifest import Bundle
-    from service.settings import Settings
+    from service.policy_store import PolicyLoadError, default_policies_dir, load_policies
 
-    overrides: dict[str, Any] = {
-        key: value
-        for key in ("host", "port", "model_dir", "policies_dir", "device")
-        if (value := getattr(args, key)) is not None
-    }
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        print(f"invalid settings:\n{exc}", file=sys.stderr)
+    settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
+    if settings is None:
         return 2
+    if settings.policies_dir is None and (repo_policies := default_policies_dir()) is not None:
+        settings = settings.model_copy(update={"policies_dir": repo_policies})
     try:
-        Bundle.load(settings.model_dir)  # fail before uvicorn starts, with one clear line
-    except ModelBundleError as exc:
+        # fail before uvicorn starts, with one clear message
+        bundle = Bundle.load(settings.model_dir)
+        load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
+    except (ModelBundleError, PolicyLoadError) as exc:
         print(f"cannot serve: {exc.message}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, reload_on_sighup=True),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -62,9 +88,43 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `eval` and `tune`: score labelled data in-process (the serving engine) or with `--url`."""
+    from service.evaluation_cli import add_eval_parsers
+
+    for parser in add_eval_parsers(commands):
+        parser.add_argument(
+            "--model", type=Path, dest="model_dir", help="bundle for in-process scoring (SAFETY_MODEL_DIR)"
+        )
+        parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="SAFETY_DEVICE, default auto")
+        parser.set_defaults(run=evaluate)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Run `eval` or `tune`, on the in-process engine unless `--url` names a running server."""
+    from service.errors import ModelBundleError
+    from service.manifest import Bundle
+    from service.policy import builtin_policy
+    from service.scorers import EngineScorer
+
+    handler: Callable[..., int] = args.handler
+    if args.url:
+        return handler(args)
+    settings = _settings(args, ("model_dir", "device"))
+    if settings is None:
+        return 2
+    try:
+        bundle = Bundle.load(settings.model_dir)
+    except ModelBundleError as exc:
+        print(f"cannot score in-process: {exc.message} (or pass --url of a running server)", file=sys.stderr)
+        return 2
+    builtin = builtin_policy(bundle.manifest.thresholds)
+    return handler(args, lambda _: EngineScorer(bundle, settings), builtin)
+
+
 # To add a subcommand: write `register_<name>(commands)` that adds a parser with `set_defaults(run=...)`,
 # and list it here.
-COMMANDS: list[Register] = [register_serve]
+COMMANDS: list[Register] = [register_serve, register_eval]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import admin
 from service.batching import Batcher
 from service.engine import Engine, OnnxEngine
 from service.errors import ErrorReply, ServiceError, reply_for
@@ -21,7 +23,7 @@ from service.inputs import Preprocessor, configure_pillow
 from service.manifest import Bundle
 from service.metrics import Metrics
 from service.middleware import RequestMiddleware
-from service.policies import load_policies
+from service.policy_store import load_policies
 from service.routes import router
 from service.settings import Settings
 from service.state import ServiceState, app_metrics, set_metrics, set_service
@@ -33,17 +35,29 @@ EngineFactory = Callable[[Bundle, Settings], Engine]
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
-def create_app(settings: Settings, engine_factory: EngineFactory = OnnxEngine.load) -> FastAPI:
-    """Build the app; nothing is loaded until the lifespan starts."""
+def create_app(
+    settings: Settings, engine_factory: EngineFactory = OnnxEngine.load, *, reload_on_sighup: bool = False
+) -> FastAPI:
+    """Build the app; nothing is loaded until the lifespan starts.
+
+    `reload_on_sighup` (the `serve` command sets it) re-reads the policy directory on SIGHUP; it needs
+    the event loop in the main thread.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await _start(settings, engine_factory, app_metrics(app))
         set_service(app, state)
         warming = asyncio.create_task(_warm(state), name="warmup")
+        reloads: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        if reload_on_sighup:
+            loop.add_signal_handler(signal.SIGHUP, admin.reload_on_signal, state, reloads)
         try:
             yield
         finally:
+            if reload_on_sighup:
+                loop.remove_signal_handler(signal.SIGHUP)
             state.ready = False
             state.metrics.ready.set(0)
             warming.cancel()
@@ -64,6 +78,7 @@ def create_app(settings: Settings, engine_factory: EngineFactory = OnnxEngine.lo
     for exc_class, handler in ERROR_HANDLERS:
         app.add_exception_handler(exc_class, handler)
     app.include_router(router)
+    app.include_router(admin.router)
     return app
 
 
@@ -71,9 +86,17 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
     """Load the bundle, the engine (sha256-checked) and the policies; start the batcher."""
     configure_pillow(settings.max_image_pixels)
     bundle = Bundle.load(settings.model_dir)
+    policies = load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
+    log.info(
+        "policies loaded",
+        extra={
+            "policies_dir": str(settings.policies_dir) if settings.policies_dir else None,
+            "versions": {p.name: p.version for p in policies.all()},
+            "shadow": settings.shadow_policy,
+        },
+    )
     engine = await asyncio.to_thread(engine_factory, bundle, settings)
     preprocessor = Preprocessor(bundle, settings)
-    policies = load_policies(bundle.manifest.thresholds, settings.policies_dir)
     batcher = Batcher(
         engine,
         image_size=bundle.manifest.image.size,
@@ -92,7 +115,9 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
         1
     )
     decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
-    return ServiceState(settings, bundle, engine, preprocessor, batcher, policies, metrics, decode_pool)
+    state = ServiceState(settings, bundle, engine, preprocessor, batcher, policies, metrics, decode_pool)
+    admin.publish_policies(state)
+    return state
 
 
 async def _warm(state: ServiceState) -> None:

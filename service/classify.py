@@ -13,7 +13,7 @@ from service.batching import Scored, Triple
 from service.errors import reply_for
 from service.inputs import PreparedItem
 from service.payloads import ItemFailure, RawItem
-from service.policy import Decision, Grade, ModelScores, Policy
+from service.policy import Decision, Grade, Policy, shadow_disagreement
 from service.schemas import (
     BatchItemError,
     CategoryResult,
@@ -26,6 +26,7 @@ from service.schemas import (
     PolicyRef,
     Timings,
 )
+from service.scorers import item_model_scores
 from service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,28 @@ async def classify_many(
             prepared.append((index, raw, *outcome))
 
     timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
-    pending = state.batcher.submit([item for _, _, _, item in prepared], timeout_s)
-    scored = await asyncio.gather(*(state.batcher.result(p) for p in pending), return_exceptions=True)
+    scored = await score_prepared(state, [item for _, _, _, item in prepared], timeout_s)
     for (index, raw, policy, item), result in zip(prepared, scored, strict=True):
-        if isinstance(result, BaseException):
-            results[index] = _item_error(raw.id, _reraise_fatal(result))
+        if isinstance(result, Exception):
+            results[index] = _item_error(raw.id, result)
         else:
             results[index] = _respond(state, raw, item, result, policy, started)
     return [r for r in results if r is not None]
+
+
+async def prepare_many(state: ServiceState, raws: Sequence[RawItem]) -> list[PreparedItem | Exception]:
+    """Decode and tokenize items in the thread pool; an item that cannot be used gets its exception."""
+    outcomes = await asyncio.gather(*(_prepare(state, raw) for raw in raws), return_exceptions=True)
+    return [_reraise_fatal(o) if isinstance(o, BaseException) else o for o in outcomes]
+
+
+async def score_prepared(
+    state: ServiceState, items: Sequence[PreparedItem], timeout_s: float
+) -> list[Scored | Exception]:
+    """Queue items together and await their scores; a full queue raises QueueFull for all of them."""
+    pending = state.batcher.submit(items, timeout_s)
+    scored = await asyncio.gather(*(state.batcher.result(p) for p in pending), return_exceptions=True)
+    return [_reraise_fatal(s) if isinstance(s, BaseException) else s for s in scored]
 
 
 async def _prepare(state: ServiceState, raw: RawItem) -> PreparedItem:
@@ -112,12 +127,7 @@ def _respond(
 ) -> ClassifyResponse:
     manifest = state.bundle.manifest
     row = scored.scores
-    model_scores = ModelScores(
-        image=row.image if item.pixels is not None else None,
-        text=row.text if item.input_ids is not None else None,
-        joint=row.joint,
-        categories=dict(zip(manifest.categories, row.categories, strict=True)),
-    )
+    model_scores = item_model_scores(item, row, manifest.categories)
     decision = policy.decide(model_scores)
     item_pattern: str | None = None
     emergent = False
@@ -152,6 +162,9 @@ def _respond(
         ),
     )
     _record(state, response, decision, item, scored, total_s)
+    shadow = state.policies.shadow
+    if shadow is not None and shadow.name != policy.name:
+        _compare_shadow(state, response, decision, shadow, shadow.decide(model_scores))
     return response
 
 
@@ -169,7 +182,7 @@ def _record(
     metrics.item_seconds.observe(total_s)
     metrics.verdicts.labels(policy, response.verdict, response.action).inc()
     for slug in decision.flagged_categories:
-        metrics.flagged.labels(policy, slug).inc()
+        metrics.flagged.labels(policy, slug, response.action).inc()
     if response.emergent:
         metrics.emergent.labels(policy).inc()
     if item.text_truncated:
@@ -188,5 +201,38 @@ def _record(
             "queue_ms": round(response.timings_ms.queue, 3),
             "inference_ms": round(response.timings_ms.inference, 3),
             "total_ms": round(response.timings_ms.total, 3),
+        },
+    )
+
+
+def _compare_shadow(
+    state: ServiceState,
+    response: ClassifyResponse,
+    live: Decision,
+    shadow: Policy,
+    shadow_decision: Decision,
+) -> None:
+    """Count and log how the shadow policy would have decided differently (its decision is not returned).
+
+    The log line carries the item id (and the request id), never content; the `classified` line of the
+    same item has its content hash.
+    """
+    metrics = state.metrics
+    policy = response.policy.name
+    metrics.shadow_decisions.labels(policy, shadow.name).inc()
+    disagreement = shadow_disagreement(live, shadow_decision)
+    if disagreement is None:
+        return
+    for what, direction in disagreement.counts():
+        metrics.shadow_disagreements.labels(policy, shadow.name, what, direction).inc()
+    log.info(
+        "shadow disagreement",
+        extra={
+            "item_id": response.id,
+            "policy": policy,
+            "policy_version": response.policy.version,
+            "shadow_policy": shadow.name,
+            "shadow_version": shadow.version,
+            **disagreement.log_fields(),
         },
     )

@@ -19,6 +19,10 @@ class ServiceError(Exception):
         self.message = message
         self.details = details
 
+    def headers(self) -> dict[str, str]:
+        """Return the HTTP headers the error reply carries (none by default)."""
+        return {}
+
 
 # 400 malformed request
 class BadRequest(ServiceError):
@@ -76,12 +80,32 @@ class TooManyItems(UnprocessableInput):
     code = "too_many_items"
 
 
-# 404 / 429 / 503 / 504 / 500
+# 401 / 403: the admin endpoints
+class Unauthorized(ServiceError):
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class AdminDisabled(ServiceError):
+    code = "admin_disabled"
+
+
+# 404 / 409 / 429 / 503 / 504 / 500
 class UnknownPolicy(ServiceError):
     code = "unknown_policy"
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
         super().__init__(f"unknown policy {name!r}; known policies: {', '.join(known)}", known=list(known))
+        self.name = name
+        self.known = list(known)
+
+
+class NoPolicyDirectory(ServiceError):
+    """A reload was asked for, but the service was started without a policy directory."""
+
+    code = "no_policy_directory"
 
 
 class QueueFull(ServiceError):
@@ -90,6 +114,9 @@ class QueueFull(ServiceError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class NotReady(ServiceError):
@@ -117,7 +144,10 @@ class ModelBundleError(ServiceError):
 # The one table: exception class -> HTTP status. Subclasses inherit their parent's row.
 STATUS: dict[type[Exception], int] = {
     BadRequest: 400,
+    Unauthorized: 401,
+    AdminDisabled: 403,
     UnknownPolicy: 404,
+    NoPolicyDirectory: 409,
     PayloadTooLarge: 413,
     ImageTooLarge: 413,
     UnsupportedMediaType: 415,
@@ -159,8 +189,7 @@ def reply_for(exc: BaseException) -> ErrorReply:
     """Turn any exception into the error reply the API sends."""
     status = status_of(exc)
     if isinstance(exc, ServiceError):
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, QueueFull) else {}
-        return ErrorReply(status, exc.code, exc.message, dict(exc.details), headers)
+        return ErrorReply(status, exc.code, exc.message, dict(exc.details), exc.headers())
     if isinstance(exc, ValidationError):
         return ErrorReply(status, "invalid_request", _summarise(exc))
     return ErrorReply(500, "internal_error", "internal error")

@@ -13,7 +13,13 @@ import numpy as np
 from service.evaluation import compute_metrics, run_eval, score_items
 from service.labelled_data import LabelledData, read_labelled
 from service.policy import Policy, builtin_policy
-from service.policy_store import PolicyLoadError, PolicyStore, UnknownPolicy, load_policy_file
+from service.policy_store import (
+    PolicyLoadError,
+    PolicyStore,
+    UnknownPolicy,
+    default_policies_dir,
+    load_policy_file,
+)
 from service.report import write_report
 from service.scorers import HttpScorer, Scorer
 from service.tuning import tune, tune_summary, write_tuned_policy
@@ -21,7 +27,6 @@ from service.tuning import tune, tune_summary, write_tuned_policy
 # Builds the in-process engine scorer from the parsed arguments (wired by `service.__main__`).
 LocalScorerFactory = Callable[[argparse.Namespace], Scorer]
 CATEGORY_GRID = tuple(round(x, 2) for x in np.linspace(0.05, 0.95, 19))
-DEFAULT_POLICY_DIR = Path("policies")
 
 
 def _fraction(text: str) -> float:
@@ -38,7 +43,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--url", help="score on a running server (e.g. http://localhost:8000) instead of in-process"
     )
     parser.add_argument(
-        "--policies", type=Path, default=None, help="policy directory (default: ./policies if present)"
+        "--policies", type=Path, default=None, help="policy folder (default: the repo's policies/)"
     )
     parser.add_argument(
         "--policy", default="default", help="policy name in --policies, or a path to a .yaml file"
@@ -93,7 +98,7 @@ def resolve_policy(args: argparse.Namespace, builtin: Policy | None) -> Policy:
     candidate = Path(args.policy)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         return load_policy_file(candidate)
-    directory = args.policies or (DEFAULT_POLICY_DIR if DEFAULT_POLICY_DIR.is_dir() else None)
+    directory = args.policies or default_policies_dir()
     store = (
         PolicyStore.load_dir(directory, builtin=builtin) if directory else PolicyStore({}, builtin=builtin)
     )

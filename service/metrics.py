@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -52,8 +52,29 @@ class Metrics:
             ["policy", "verdict", "action"],
             registry=r,
         )
-        self.flagged = Counter("safety_flagged", "Flagged categories", ["policy", "category"], registry=r)
+        self.flagged = Counter(
+            "safety_flagged",
+            "Flagged categories by policy, category and the item's action",
+            ["policy", "category", "action"],
+            registry=r,
+        )
         self.emergent = Counter("safety_emergent", "Cross-modal (emergent) verdicts", ["policy"], registry=r)
+        self.shadow_disagreements = Counter(
+            "safety_shadow_disagreements",
+            "Differences of the shadow policy's decision from the live one: `what` is action, "
+            "grade:<image|text|joint> or category:<slug>; `direction` is the shadow's (stricter/looser)",
+            ["policy", "shadow", "what", "direction"],
+            registry=r,
+        )
+        self.shadow_decisions = Counter(
+            "safety_shadow_decisions", "Items the shadow also decided", ["policy", "shadow"], registry=r
+        )
+        self.policy_reloads = Counter(
+            "safety_policy_reloads", "Policy reloads by trigger and result", ["trigger", "result"], registry=r
+        )
+        self.policy_info = Gauge(
+            "safety_policy_info", "The loaded policies (1 each)", ["policy", "version", "role"], registry=r
+        )
         self.text_truncated = Counter("safety_text_truncated", "Texts truncated to max_tokens", registry=r)
         self.model_info = Gauge(
             "safety_model_info",
@@ -67,6 +88,13 @@ class Metrics:
         """Read queue depth and in-flight items from the batcher at scrape time."""
         self.queue_depth.set_function(depth)
         self.in_flight.set_function(in_flight)
+
+    def set_policies(self, versions: Mapping[str, str], default: str, shadow: str | None) -> None:
+        """Publish the loaded policies and their versions (again after every reload)."""
+        self.policy_info.clear()
+        for name, version in versions.items():
+            role = "default" if name == default else "shadow" if name == shadow else "named"
+            self.policy_info.labels(name, version, role).set(1)
 
     def render(self) -> bytes:
         """Return the text exposition format."""

@@ -23,6 +23,7 @@ from service.errors import (
     UnprocessableInput,
     UnsupportedMediaType,
 )
+from service.labelled_data import MAX_DRY_RUN_ITEMS, DryRunRequest
 from service.schemas import BatchRequest, ClassifyRequest
 
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
@@ -117,3 +118,12 @@ async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFai
             item_id = raw.get("id")
             items.append(ItemFailure(item_id if isinstance(item_id, str) else None, exc))
     return items
+
+
+async def read_dry_run(request: Request) -> DryRunRequest:
+    """Read `POST /v1/policies/{name}/evaluate`: labelled items with base64 images."""
+    body = await _json_body(request)
+    items = body.get("items") if isinstance(body, dict) else None
+    if isinstance(items, list) and len(items) > MAX_DRY_RUN_ITEMS:
+        raise TooManyItems(f"{len(items)} items; a dry run takes at most {MAX_DRY_RUN_ITEMS}")
+    return DryRunRequest.model_validate(body)

@@ -161,10 +161,6 @@ class Policy(BaseModel):
         )
         return Decision(image_grade, text_grade, joint_grade, flagged, action, escalated_by)
 
-    def summary(self) -> dict[str, Any]:
-        """Return the policy as JSON-ready data, with its version (for `GET /v1/policies`)."""
-        return {"version": self.version, **self.model_dump(mode="json")}
-
 
 def builtin_policy(thresholds: Mapping[str, Any]) -> Policy:
     """Build the `default` policy from a manifest's `thresholds` block."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -12,11 +12,20 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from service import errors
-from service.policy import Policy
+from service.errors import NoPolicyDirectory, UnknownPolicy, UnprocessableInput
+from service.policy import Policy, builtin_policy
+
+__all__ = ["PolicyLoadError", "PolicyStore", "UnknownPolicy", "load_policies", "load_policy_file"]
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 DEFAULT_POLICY = "default"
+# The policies shipped with the repo (next to the `service` package); the default policy folder.
+REPO_POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
+
+
+def default_policies_dir() -> Path | None:
+    """Return the repo's `policies/` folder when it exists (else None: the built-in default only)."""
+    return REPO_POLICIES_DIR if REPO_POLICIES_DIR.is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -31,21 +40,16 @@ class PolicyFieldError:
         return f"{self.file}: {self.field}: {self.message}"
 
 
-class PolicyLoadError(Exception):
-    """One or more policy files are invalid; nothing was loaded or swapped."""
+class PolicyLoadError(UnprocessableInput):
+    """One or more policy files are invalid; nothing was loaded or swapped (HTTP 422 with `errors`)."""
+
+    code = "invalid_policy"
 
     def __init__(self, errors: list[PolicyFieldError]) -> None:
+        super().__init__(
+            "invalid policies:\n" + "\n".join(f"  {e}" for e in errors), errors=[asdict(e) for e in errors]
+        )
         self.errors = errors
-        super().__init__("invalid policies:\n" + "\n".join(f"  {e}" for e in errors))
-
-
-class UnknownPolicy(errors.UnknownPolicy):
-    """A request named a policy that is not loaded (HTTP 404 via the service's error table)."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(name, known)
-        self.name = name
-        self.known = known
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -166,7 +170,7 @@ class PolicyStore:
         On any error the old set stays in memory and PolicyLoadError lists every bad file and field.
         """
         if self._directory is None:
-            raise PolicyLoadError([PolicyFieldError("(policies)", "(directory)", "store has no directory")])
+            raise NoPolicyDirectory("the service was started without a policy directory (--policies)")
         with self._reload_lock:
             old = self._snapshot
             new = self._build(load_policy_dir(self._directory), old.shadow, source=str(self._directory))
@@ -231,6 +235,23 @@ class PolicyStore:
         """Return every policy as JSON-ready data with `default`/`shadow` marks (`GET /v1/policies`)."""
         snapshot = self._snapshot
         return [
-            {**policy.summary(), "default": name == DEFAULT_POLICY, "shadow": name == snapshot.shadow}
+            {
+                "name": name,
+                "version": policy.version,
+                "description": policy.description,
+                "default": name == DEFAULT_POLICY,
+                "shadow": name == snapshot.shadow,
+                "definition": policy.model_dump(mode="json"),
+            }
             for name, policy in snapshot.policies.items()
         ]
+
+
+def load_policies(
+    thresholds: Mapping[str, Any], policies_dir: Path | None, shadow: str | None = None
+) -> PolicyStore:
+    """Build the start-up store: the manifest's `default`, overridden or extended by `policies_dir`."""
+    builtin = builtin_policy(thresholds)
+    if policies_dir is None:
+        return PolicyStore({}, builtin=builtin, shadow=shadow)
+    return PolicyStore.load_dir(policies_dir, builtin=builtin, shadow=shadow)

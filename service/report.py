@@ -26,13 +26,14 @@ HTML_SECTIONS = (
 )
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """Return `value` with NaN and infinities as None (strict JSON has no NaN)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -40,7 +41,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write report.json, the plots and report.html into `out_dir`; return the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "report.json"
-    json_path.write_text(json.dumps(_json_safe(report), indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
     plots = write_plots(report, out_dir)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(report, [p.name for p in plots]), encoding="utf-8")

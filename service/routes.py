@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.classify import classify_many, classify_one
-from service.payloads import read_batch, read_classify
+from service.dry_run import dry_run
+from service.labelled_data import DryRunRequest
+from service.payloads import read_batch, read_classify, read_dry_run
 from service.schemas import (
     BatchResponse,
     ClassifyRequest,
     ClassifyResponse,
+    DryRunResponse,
     ErrorResponse,
     HealthResponse,
     ModelsResponse,
     PoliciesResponse,
     PolicyInfo,
+    error_responses,
 )
 from service.state import LoadedDep, MetricsDep, ReadyDep
 
 router = APIRouter()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in {
+_ERRORS = error_responses(
+    {
         400: "malformed body, JSON or base64",
         404: "unknown policy",
         413: "body or image too large",
@@ -34,8 +35,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         429: "queue full (see Retry-After)",
         503: "model not ready",
         504: "deadline passed while queued",
-    }.items()
-}
+    }
+)
 
 _MULTIPART_SCHEMA = {
     "type": "object",
@@ -70,6 +71,12 @@ _BATCH_BODY = {
                 }
             }
         },
+    }
+}
+_DRY_RUN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": DryRunRequest.model_json_schema()}},
     }
 }
 
@@ -117,18 +124,23 @@ async def models(state: LoadedDep) -> ModelsResponse:
 
 @router.get("/v1/policies", responses={503: {"model": ErrorResponse}}, tags=["policies"])
 async def policies(state: LoadedDep) -> PoliciesResponse:
-    """The loaded threshold policies."""
+    """The loaded threshold policies, with their versions and which is the default and the shadow."""
     store = state.policies
+    shadow = store.shadow
     return PoliciesResponse(
         default=store.default_name,
-        policies=[
-            PolicyInfo(
-                name=p.name,
-                version=p.version,
-                description=p.description,
-                default=p.name == store.default_name,
-                definition=p.model_dump(mode="json"),
-            )
-            for p in store.all()
-        ],
+        shadow=shadow.name if shadow else None,
+        policies=[PolicyInfo.model_validate(entry) for entry in store.describe()],
     )
+
+
+@router.post(
+    "/v1/policies/{name}/evaluate",
+    responses=_ERRORS,
+    openapi_extra=_DRY_RUN_BODY,
+    tags=["policies"],
+)
+async def evaluate_policy(name: str, request: Request, state: ReadyDep) -> DryRunResponse:
+    """Dry run: measure the named policy on up to 1,000 labelled items (the metrics of `eval`)."""
+    body = await read_dry_run(request)
+    return DryRunResponse.model_validate(await dry_run(state, name, body))

@@ -114,15 +114,37 @@ class BatchResponse(BaseModel):
 
 class PolicyInfo(BaseModel):
     name: str
-    version: str
+    version: str = Field(description="content hash; changes whenever the policy does")
     description: str
-    default: bool
+    default: bool = Field(description="requests that name no policy get this one")
+    shadow: bool = Field(description="runs beside the live policy; only its disagreements are counted")
     definition: dict[str, Any]
 
 
 class PoliciesResponse(BaseModel):
     default: str
+    shadow: str | None
     policies: list[PolicyInfo]
+
+
+class ReloadResponse(BaseModel):
+    """What a successful policy reload changed."""
+
+    names: list[str]
+    added: list[str]
+    removed: list[str]
+    changed: list[str] = Field(description="policies whose version changed")
+    versions: dict[str, str]
+
+
+class DryRunResponse(BaseModel):
+    """The evaluation report's metrics for one policy on the posted items (see `python -m service eval`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    policy: dict[str, Any]
+    items: int = Field(description="items scored and measured")
+    data: dict[str, Any] = Field(description="items received, scored, and the errors of those skipped")
 
 
 class ModelsResponse(BaseModel):
@@ -134,3 +156,8 @@ class ModelsResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: str
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Return the OpenAPI `responses` of a route: one ErrorResponse per status, with its meaning."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in descriptions.items()}

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from service.batching import ItemScores, collate, split
+from service.engine import Engine, EngineInfo, OnnxEngine
+from service.errors import ServiceError
+from service.inputs import PreparedItem, Preprocessor, configure_pillow
+from service.manifest import Bundle
 from service.policy import ModelScores
+from service.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +35,59 @@ class Scorer(Protocol):
     def score(self, items: Sequence[LabelledItem]) -> Sequence[ModelScores | ItemError]:
         """Score one batch of items."""
         ...
+
+
+def item_model_scores(item: PreparedItem, row: ItemScores, categories: Sequence[str]) -> ModelScores:
+    """Return one item's model scores; a modality the item lacks is None (the graph scores it anyway)."""
+    return ModelScores(
+        image=row.image if item.pixels is not None else None,
+        text=row.text if item.input_ids is not None else None,
+        joint=row.joint,
+        categories=dict(zip(categories, row.categories, strict=True)),
+    )
+
+
+class EngineScorer:
+    """Scores items in-process with the server's own bundle, engine and input code (no HTTP)."""
+
+    def __init__(self, bundle: Bundle, settings: Settings, engine: Engine | None = None) -> None:
+        configure_pillow(settings.max_image_pixels)
+        self._engine = engine if engine is not None else OnnxEngine.load(bundle, settings)
+        self._preprocessor = Preprocessor(bundle, settings)
+        self._absent_ids = self._preprocessor.text.absent_ids()
+        self._categories = bundle.manifest.categories
+        self._pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
+
+    @property
+    def info(self) -> EngineInfo:
+        """The loaded model variant and execution provider."""
+        return self._engine.info
+
+    def score(self, items: Sequence[LabelledItem]) -> list[ModelScores | ItemError]:
+        """Decode the items in the thread pool, run the usable ones as one batch, keep the order."""
+        prepared = list(self._pool.map(self._prepare, items))
+        usable = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedItem)]
+        results: list[ModelScores | ItemError] = [
+            p if isinstance(p, ItemError) else ItemError("not scored") for p in prepared
+        ]
+        if usable:
+            batch = collate([p for _, p in usable], self._preprocessor.image_size, self._absent_ids)
+            rows = split(self._engine.run(batch), len(usable))
+            for (index, item), row in zip(usable, rows, strict=True):
+                results[index] = item_model_scores(item, row, self._categories)
+        return results
+
+    def _prepare(self, item: LabelledItem) -> PreparedItem | ItemError:
+        try:
+            return self._preprocessor.prepare(item.image_bytes(), item.text)
+        except ServiceError as e:
+            return ItemError(e.message)
+        except OSError as e:
+            return ItemError(f"cannot read the image: {e}")
+
+    def close(self) -> None:
+        """Stop the decode threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class ScoringError(RuntimeError):

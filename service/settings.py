@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -22,7 +22,9 @@ class Settings(BaseSettings):
 
     # what to serve
     model_dir: Path = Path("model/artifacts/glyph-minilm")  # a bundle: manifest.json + ONNX variants
-    policies_dir: Path | None = None  # YAML policy files (the built-in `default` is always there)
+    # YAML policy files (the built-in `default` is always there); `serve` defaults it to the repo's policies/
+    policies_dir: Path | None = None
+    shadow_policy: str | None = None  # runs beside the live policy; only its disagreements are counted
     device: Device = "auto"  # auto: CUDA when a GPU and the CUDA provider really work, else CPU
     variant: str | None = None  # override the manifest's default_variant for the device
 
@@ -51,8 +53,16 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=64, ge=1)
     decode_threads: int = Field(default=4, ge=1)
 
+    # admin endpoints (`/admin/...`) need `Authorization: Bearer <admin_token>`; unset: admin is disabled
+    admin_token: SecretStr | None = None
+
     # logging
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("admin_token", "shadow_policy", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_model_dir(self) -> Settings:

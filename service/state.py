@@ -14,7 +14,7 @@ from service.errors import NotReady
 from service.inputs import Preprocessor
 from service.manifest import Bundle
 from service.metrics import Metrics
-from service.policies import PolicyRegistry
+from service.policy_store import PolicyStore
 from service.settings import Settings
 
 
@@ -27,7 +27,7 @@ class ServiceState:
     engine: Engine
     preprocessor: Preprocessor
     batcher: Batcher
-    policies: PolicyRegistry
+    policies: PolicyStore
     metrics: Metrics
     decode_pool: ThreadPoolExecutor
     ready: bool = False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.service.bundle import make_bundle
@@ -21,6 +23,13 @@ def test_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_dir(test_bundle: Path) -> Path:
     """The bundle contract-level end-to-end tests serve; switch to REAL_BUNDLE here once it is trained."""
     return test_bundle
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client on the module's live server (each end-to-end module defines `base_url`)."""
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture

@@ -44,3 +44,16 @@ def _wait(check: object, what: str, timeout_s: float = 20.0) -> None:
             return
         time.sleep(0.02)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def metric(base_url: str, name: str, **labels: str) -> float:
+    """Return the sum of the samples of `name` on `/metrics` whose labels include `labels` (0 if none)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base_url}/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )

@@ -32,12 +32,6 @@ def base_url(model_dir: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=30) as c:
-        yield c
-
-
 def check_result(body: dict[str, Any], *, image: bool, text: bool) -> None:
     """Assert the response contract of design §4 for one item."""
     assert body["verdict"] in GRADES and body["action"] in ("allow", "review", "block")

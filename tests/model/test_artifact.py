@@ -1,0 +1,82 @@
+"""The shipped default model: its manifest matches its files and its figures meet the bar."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
+pytestmark = pytest.mark.skipif(not (ARTIFACT / "manifest.json").exists(), reason="no shipped model")
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ARTIFACT / "manifest.json").read_text())
+    return data
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_manifest_matches_files(manifest: dict[str, Any]) -> None:
+    for variant in manifest["variants"].values():
+        path = ARTIFACT / variant["file"]
+        assert path.stat().st_size == variant["bytes"]
+        assert _sha256(path) == variant["sha256"]
+    assert _sha256(ARTIFACT / manifest["checkpoint"]["file"]) == manifest["checkpoint"]["sha256"]
+    assert (ARTIFACT / manifest["text"]["tokenizer_file"]).exists()
+    total = sum(p.stat().st_size for p in ARTIFACT.iterdir() if p.is_file())
+    assert total <= 80 * 1024 * 1024
+
+
+def test_figures_meet_the_bar(manifest: dict[str, Any]) -> None:
+    m = manifest["metrics"]["int8"]
+    assert manifest["metrics"]["split"] == "test"
+    assert m["joint_macro_f1"] >= 0.85
+    assert m["joint_unsafe_recall"] >= 0.95
+    assert m["emergent_unsafe_recall"] >= 0.90
+    assert m["image_accuracy"] >= 0.95
+    assert m["text_accuracy"] >= 0.95
+    assert m["joint_grade_agreement_with_fp32"] >= 0.99
+    assert all(p["n"] > 0 for p in m["patterns"].values())
+    assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
+
+
+def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str, Any]) -> None:
+    """Re-export fp32 from the shipped checkpoint: torch parity, and int8 grades agree on the test split."""
+    from tokenizers import Tokenizer
+
+    from model.data import render_images
+    from model.evaluate import grade_with
+    from model.export import export_fp32, onnx_predict, session
+    from model.train import TrainConfig, load_checkpoint, load_samples
+
+    model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
+    export_fp32(model, tmp_path / "fp32.onnx")
+    samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][::4]  # every 4th: 900 items
+    pixels = render_images(samples, model.config.image_size).numpy()
+    tokenizer = Tokenizer.from_file(str(ARTIFACT / "tokenizer.json"))
+    fp32 = onnx_predict(session(tmp_path / "fp32.onnx"), samples, pixels, tokenizer)
+    int8 = onnx_predict(session(ARTIFACT / manifest["variants"]["int8"]["file"]), samples, pixels, tokenizer)
+
+    head = samples[:32]
+    from model.export import tokenize
+
+    ids, mask = tokenize(tokenizer, [s.text for s in head])
+    present = torch.tensor([[s.image is not None, s.text is not None] for s in head], dtype=torch.float32)
+    with torch.no_grad():
+        out = model(torch.from_numpy(pixels[:32]), torch.from_numpy(ids), torch.from_numpy(mask), present)
+    np.testing.assert_allclose(fp32["joint"][:32], out["joint"].softmax(-1).numpy(), atol=1e-4)
+
+    t = manifest["thresholds"]["joint"]
+    agree = grade_with(fp32["joint"], t["borderline"], t["unsafe"]) == grade_with(
+        int8["joint"], t["borderline"], t["unsafe"]
+    )
+    assert agree.mean() >= 0.99

@@ -1,0 +1,77 @@
+"""A tiny train + export run end to end, and torch vs ONNX Runtime parity on its graphs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.config import ModelConfig
+from model.data import render_images
+from model.export import export, onnx_predict, session, tokenize
+from model.train import TrainConfig, load_checkpoint, load_samples, train
+from service.manifest import Bundle
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    model_cfg = ModelConfig(d_model=32, n_heads=2, n_fusion_layers=1, cnn_channels=(8, 16, 32, 32))
+    train_cfg = TrainConfig(out=str(root / "run"), corpus_size=600, epochs=1, batch_size=64, warmup_steps=2)
+    checkpoint = train(model_cfg, train_cfg)
+    artifact = root / "bundle"
+    export(checkpoint, artifact, "tiny", ["fp32", "int8"])
+    return checkpoint, artifact
+
+
+def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]) -> None:
+    _, artifact = tiny_run
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    assert set(manifest["variants"]) == {"fp32", "int8"}
+    assert manifest["default_variant"]["cpu"] == "int8"
+    assert len(manifest["categories"]) == 15
+    assert manifest["metrics"]["int8"]["n"] > 0
+    assert manifest["metrics"]["handwritten"]["n"] >= 40
+    bundle = Bundle.load(artifact)  # the service's own reader checks the contract and sha256
+    assert bundle.verified_file("int8").exists()
+
+
+def test_fp32_graph_matches_torch(tiny_run: tuple[Path, Path]) -> None:
+    checkpoint, artifact = tiny_run
+    model, ckpt = load_checkpoint(checkpoint)
+    samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:48]
+    pixels = render_images(samples, model.config.image_size, workers=1).numpy()
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(artifact / "tokenizer.json"))
+    onnx_scores = onnx_predict(session(artifact / "model.fp32.onnx"), samples, pixels, tokenizer, batch=16)
+    ids, mask = tokenize(tokenizer, [s.text for s in samples])
+    present = torch.tensor([[s.image is not None, s.text is not None] for s in samples], dtype=torch.float32)
+    with torch.no_grad():
+        out = model(torch.from_numpy(pixels), torch.from_numpy(ids), torch.from_numpy(mask), present)
+    torch_scores = {
+        "image": out["image"].softmax(-1),
+        "text": out["text"].softmax(-1),
+        "joint": out["joint"].softmax(-1),
+        "categories": out["categories"].sigmoid(),
+    }
+    for key, value in torch_scores.items():
+        np.testing.assert_allclose(onnx_scores[key], value.numpy(), atol=1e-4)
+
+
+def test_dynamic_axes_accept_other_batch_and_sequence_sizes(tiny_run: tuple[Path, Path]) -> None:
+    _, artifact = tiny_run
+    sess = session(artifact / "model.int8.onnx")
+    for batch, seq in ((1, 2), (7, 40)):
+        feeds = {
+            "pixels": np.zeros((batch, 64, 64, 3), dtype=np.uint8),
+            "input_ids": np.full((batch, seq), 1000, dtype=np.int64),
+            "attention_mask": np.ones((batch, seq), dtype=np.int64),
+            "present": np.ones((batch, 2), dtype=np.float32),
+        }
+        image, text, joint, cats = sess.run(None, feeds)
+        assert joint.shape == (batch, 3) and cats.shape == (batch, 15)
+        np.testing.assert_allclose(joint.sum(1), 1.0, atol=1e-3)
