@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("corpus", help="render scenes and show corpus statistics", add_help=False)
     _train_args(sub.add_parser("train", help="train on the default corpus or a labelled file"))
     _export_args(sub.add_parser("export", help="export a checkpoint to ONNX + manifest.json"), True)
+    card = sub.add_parser("card", help="write a bundle's figures into the model card (model/README.md)")
+    card.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
     build = sub.add_parser("build", help="train then export: reproduce the shipped default model")
     _train_args(build)
     _export_args(build, False)
@@ -75,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return corpus_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "card":
+        from model.card import update_card
+
+        update_card(Path(__file__).with_name("README.md"), Path(args.artifact) / "manifest.json")
+        return 0
     from model.export import export
     from model.train import train
 

@@ -138,6 +138,9 @@ class SafetyModel(nn.Module):
             self.text_encoder.requires_grad_(False)
         self.image_proj = nn.Linear(self.image_tower.width, d)
         self.text_proj = nn.Linear(self.text_encoder.hidden, d)
+        # the encoder's own sentence embedding (mean-pooled, normalised: what all-MiniLM-L6-v2 was
+        # trained to produce) carries intent across paraphrases better than trained token features
+        self.sentence_proj = nn.Linear(self.text_encoder.hidden, d)
         self.absent_image = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.absent_text = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.image_block = SelfBlock(d, h, p)
@@ -186,8 +189,9 @@ class SafetyModel(nn.Module):
 
         img = self.image_block(img, None)
         txt = self.text_block(txt, txt_bias)
+        sentence = F.normalize(masked_mean(text_states, attention_mask), dim=-1)  # (B, hidden)
         img_alone = img.mean(1)  # (B, d)
-        txt_alone = masked_mean(txt, attention_mask)  # (B, d)
+        txt_alone = masked_mean(txt, attention_mask) + p_txt[:, 0] * self.sentence_proj(sentence)  # (B, d)
 
         for block in self.fusion:
             img, txt = block(img, txt, txt_bias)

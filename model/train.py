@@ -43,7 +43,7 @@ class TrainConfig:
     data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
     corpus_size: int = 24000  # examples in the default corpus (all splits)
     seed: int = 0
-    epochs: int = 10
+    epochs: int = 12
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.05

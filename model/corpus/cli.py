@@ -1,8 +1,9 @@
-"""Command line for the corpus: `corpus render` draws one scene, `corpus stats` summarises a corpus."""
+"""Command line for the corpus: `render` draws one scene, `stats` summarises, `export` writes a split."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,14 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     stats.add_argument("--seed", type=int, default=0)
     stats.add_argument("--size", type=int, default=24000)
     stats.set_defaults(handler=run_stats)
+    export = commands.add_parser("export", help="write a split as labelled JSONL + PNGs")
+    export.add_argument("--split", choices=SPLITS, default="test")
+    export.add_argument("--out", required=True, type=Path, help="folder for labelled.jsonl and images/")
+    export.add_argument("--limit", type=int, default=None, help="keep every k-th example to about this many")
+    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--size", type=int, default=24000)
+    export.add_argument("--image-size", type=int, default=128)
+    export.set_defaults(handler=run_export)
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -73,6 +82,32 @@ def run_stats(args: argparse.Namespace) -> int:
     print(_table("grade", stats["grades"], ("safe", "borderline", "unsafe")) + "\n")
     print(f"emergent share of pairs: {stats['emergent_share']:.3f}")
     print(f"emergent share of joint-unsafe pairs: {stats['emergent_share_of_unsafe']:.3f}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write a split in the labelled JSONL layout that `python -m service eval` and `tune` read."""
+    examples = [e for e in build_corpus(seed=args.seed, size=args.size) if e.split == args.split]
+    if args.limit:
+        examples = examples[:: max(1, len(examples) // args.limit)][: args.limit]
+    (args.out / "images").mkdir(parents=True, exist_ok=True)
+    with (args.out / "labelled.jsonl").open("w", encoding="utf-8") as f:
+        for e in examples:
+            image = None
+            if e.scene is not None:
+                image = f"images/{e.uid}.png"
+                render_scene(e.scene, args.image_size).save(args.out / image)
+            row = {
+                "id": e.uid,
+                "image": image,
+                "text": e.text,
+                "image_grade": e.image_grade,
+                "text_grade": e.text_grade,
+                "joint_grade": e.joint_grade,
+                "categories": list(e.categories),
+            }
+            f.write(json.dumps(row) + "\n")
+    print(f"wrote {len(examples)} {args.split} examples to {args.out / 'labelled.jsonl'}")
     return 0
 
 
