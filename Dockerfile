@@ -1,0 +1,94 @@
+# syntax=docker/dockerfile:1
+#
+# The joint image+text safety classifier, ready for CPU or NVIDIA GPU hosts.
+#
+#   docker build -t safety-classifier:0.1.0 .
+#   docker run --rm -p 8000:8000 safety-classifier:0.1.0                  # CPU
+#   docker run --rm --gpus all -p 8000:8000 safety-classifier:0.1.0       # GPU (SAFETY_DEVICE=auto picks CUDA)
+#   docker run --rm -p 8000:8000 -v "$PWD/my-policies:/app/policies:ro" safety-classifier:0.1.0
+#
+# Base image choice: python:3.11-slim + NVIDIA's CUDA/cuDNN pip wheels, not an nvidia/cuda base.
+# - The pinned onnxruntime-gpu (1.31.1) is built for CUDA 13.0 and cuDNN 9: its CUDA provider links
+#   libcublasLt.so.13, libcublas.so.13, libcudart.so.13, libcurand.so.10 and dlopens libcudnn.so.9
+#   (read with `readelf -d onnxruntime/capi/libonnxruntime_providers_cuda.so`; build_and_package_info
+#   says cuda_version = '13.0'). Its `[cuda,cudnn]` extras pull exactly the matching wheels
+#   (nvidia-cuda-runtime/-nvrtc/-cufft/-curand 13.x, nvidia-cudnn-cu13 9.x -> nvidia-cublas 13.x),
+#   so the CUDA libraries can never drift from what ONNX Runtime was built against.
+# - The CUDA 13 images are Ubuntu 24.04 (Python 3.12) or 22.04 (Python 3.10); getting Python 3.11 onto
+#   them means a third-party PPA or a copied interpreter. python:3.11-slim is the interpreter we test on.
+# - The same image runs on CPU-only hosts: without a GPU the service falls back to the CPU provider.
+# The host needs an NVIDIA driver for CUDA 13 (>= 580) and the NVIDIA container toolkit;
+# libcuda.so.1 comes from the driver, injected by the toolkit (`--gpus`, or the k8s device plugin).
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- builder: a self-contained virtualenv with the service and its dependencies ------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+# Keep in step with the onnxruntime-gpu the project is tested with (tests/deploy checks this).
+ARG ORT_VERSION=1.31.1
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+# The same path in both stages: venv scripts carry it in their shebang lines.
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+# Heavy, rarely changing layer first: ONNX Runtime with the CUDA 13 and cuDNN 9 runtime wheels.
+RUN pip install --no-cache-dir "onnxruntime-gpu[cuda,cudnn]==${ORT_VERSION}"
+
+WORKDIR /src
+# README.md is optional for the build (pyproject names it); the glob keeps COPY from failing without it.
+COPY pyproject.toml README.md* ./
+COPY service/ service/
+COPY model/ model/
+RUN pip install --no-cache-dir . \
+    && python -c "import service.app, onnxruntime; print('onnxruntime', onnxruntime.__version__)"
+
+# ---- runtime ------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="safety-classifier" \
+      org.opencontainers.image.description="Joint image+text safety classifier (VLSU taxonomy) on ONNX Runtime" \
+      org.opencontainers.image.version="0.1.0"
+
+# A fixed, numeric, unprivileged user (k8s runAsNonRoot needs a numeric USER to verify it).
+ARG APP_UID=10001
+RUN groupadd --system --gid ${APP_UID} app \
+    && useradd --system --uid ${APP_UID} --gid app --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin app
+
+COPY --from=builder /opt/venv /opt/venv
+# The default model bundle and policies, at fixed paths; mount over them (read-only) to replace them,
+# or point SAFETY_MODEL_DIR / SAFETY_POLICIES_DIR elsewhere. Owned by root: the app only reads them.
+COPY model/artifacts/glyph-minilm/ /app/model/
+COPY policies/ /app/policies/
+
+# LD_LIBRARY_PATH: where the NVIDIA wheels put the CUDA 13 and cuDNN 9 libraries, so the CUDA provider
+# (and the service's own probe that dlopens it) finds them; harmless on CPU-only hosts.
+# HOME and MPLCONFIGDIR point at /tmp: the root filesystem may be read-only (k8s mounts an emptyDir there).
+ENV PATH=/opt/venv/bin:$PATH \
+    LD_LIBRARY_PATH=/opt/venv/lib/python3.11/site-packages/nvidia/cu13/lib:/opt/venv/lib/python3.11/site-packages/nvidia/cudnn/lib \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    SAFETY_HOST=0.0.0.0 \
+    SAFETY_PORT=8000 \
+    SAFETY_MODEL_DIR=/app/model \
+    SAFETY_POLICIES_DIR=/app/policies
+
+WORKDIR /app
+USER ${APP_UID}:${APP_UID}
+EXPOSE 8000
+
+# Liveness only (/healthz); readiness (/readyz: model loaded and warm) is for the orchestrator.
+# Change the port with SAFETY_PORT (not --port) so this check follows it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SAFETY_PORT', '8000') + '/healthz', timeout=4)"]
+
+ENTRYPOINT ["python", "-m", "service"]
+CMD ["serve", "--host", "0.0.0.0"]
