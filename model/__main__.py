@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("corpus", help="render scenes and show corpus statistics", add_help=False)
     _train_args(sub.add_parser("train", help="train on the default corpus or a labelled file"))
     _export_args(sub.add_parser("export", help="export a checkpoint to ONNX + manifest.json"), True)
+    thresholds = sub.add_parser("thresholds", help="choose a checkpoint's default thresholds again")
+    thresholds.add_argument("--checkpoint", default="runs/default/best.pt")
+    thresholds.add_argument("--min-unsafe-recall", type=float, default=0.97)
     card = sub.add_parser("card", help="write a bundle's figures into the model card (model/README.md)")
     card.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
     build = sub.add_parser("build", help="train then export: reproduce the shipped default model")
@@ -77,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return corpus_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "thresholds":
+        from model.train import rechoose_thresholds
+
+        print(rechoose_thresholds(Path(args.checkpoint), args.min_unsafe_recall))
+        return 0
     if args.command == "card":
         from model.card import update_card
 

@@ -107,21 +107,20 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
 def choose_thresholds(
     samples: Sequence[Sample], scores: dict[str, np.ndarray], min_unsafe_recall: float
 ) -> dict[str, Any]:
-    """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor."""
+    """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor.
+
+    When no setting reaches the floor, the floor drops to one point below the best reachable recall.
+    """
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])
     grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
-    best: tuple[float, float, float] | None = None
-    fallback: tuple[float, float, float] | None = None
+    table = []
     for tu in grid:
         for tb in grid:
             pred = grade_with(scores["joint"], tb, tu)
-            f1, recall = macro_f1(gold, pred), _recall(gold, pred, 2)
-            if recall >= min_unsafe_recall and (best is None or f1 > best[0]):
-                best = (f1, float(tb), float(tu))
-            if fallback is None or recall > fallback[0]:
-                fallback = (recall, float(tb), float(tu))
-    _, tb, tu = best if best is not None else fallback  # type: ignore[misc]
+            table.append((macro_f1(gold, pred), _recall(gold, pred, 2), float(tb), float(tu)))
+    floor = min(min_unsafe_recall, max(r for _, r, _, _ in table) - 0.01)
+    _, _, tb, tu = max(row for row in table if row[1] >= floor)
     return {
         "image": {"borderline": 0.5, "unsafe": 0.5},
         "text": {"borderline": 0.5, "unsafe": 0.5},

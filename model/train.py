@@ -215,3 +215,18 @@ def load_checkpoint(path: Path) -> tuple[SafetyModel, dict[str, Any]]:
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
     assert not unexpected and all(k.startswith("text_encoder.") for k in missing), (missing, unexpected)
     return model.eval(), ckpt
+
+
+def rechoose_thresholds(checkpoint: Path, min_unsafe_recall: float) -> dict[str, Any]:
+    """Choose the default thresholds of a trained checkpoint again on its validation split."""
+    model, ckpt = load_checkpoint(checkpoint)
+    cfg = TrainConfig(**ckpt["train_config"])
+    text_folder = Path(model.config.text_path) if model.config.text_path else default_text_path()
+    tokenizer = load_tokenizer(text_folder / "tokenizer.json", model.config.max_tokens)
+    val = encode_samples(load_samples(cfg)["val"], model.config.image_size, tokenizer, model.text_encoder)
+    scores = predict(model, val)
+    ckpt["thresholds"] = choose_thresholds(val.samples, scores, min_unsafe_recall)
+    ckpt["train_config"]["min_unsafe_recall"] = min_unsafe_recall
+    ckpt["metrics"] = {"val": evaluate(val.samples, scores, ckpt["thresholds"])}  # test figures: re-export
+    torch.save(ckpt, checkpoint)
+    return dict(ckpt["thresholds"])
