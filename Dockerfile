@@ -7,6 +7,16 @@
 #   docker run --rm --gpus all -p 8000:8000 safety-classifier:0.1.0       # GPU (SAFETY_DEVICE=auto picks CUDA)
 #   docker run --rm -p 8000:8000 -v "$PWD/my-policies:/app/policies:ro" safety-classifier:0.1.0
 #
+# The model bundle (/app/model) comes from one of two stages, picked with MODEL_SOURCE (needs BuildKit,
+# the default builder, which skips the stage not picked):
+# - model-export (the default): re-exports int8 (CPU) and fp16 (GPU) from the checkpoint.pt in
+#   model/artifacts/glyph-minilm/ (`python -m model export`, with the `train` extra: torch and its CUDA
+#   wheels, in a throwaway stage; a few minutes), so the image serves fp16 on GPU (manifest
+#   default_variant.cuda = fp16) and int8 on CPU. The checkpoint itself stays out of the image.
+# - model-shipped: a quick CPU-only build that copies the bundle as it is in git (int8 only, no fp16:
+#   GPU hosts then serve what the shipped manifest names for cuda) and installs no torch:
+#     docker build --build-arg MODEL_SOURCE=model-shipped -t safety-classifier:0.1.0-cpu .
+#
 # Base image choice: python:3.11-slim + NVIDIA's CUDA/cuDNN pip wheels, not an nvidia/cuda base.
 # - The pinned onnxruntime-gpu (1.31.1) is built for CUDA 13.0 and cuDNN 9: its CUDA provider links
 #   libcublasLt.so.13, libcublas.so.13, libcudart.so.13, libcurand.so.10 and dlopens libcudnn.so.9
@@ -21,6 +31,8 @@
 # libcuda.so.1 comes from the driver, injected by the toolkit (`--gpus`, or the k8s device plugin).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# model-export (int8 + fp16, re-exported from the checkpoint) or model-shipped (the bundle in git as is)
+ARG MODEL_SOURCE=model-export
 
 # ---- builder: a self-contained virtualenv with the service and its dependencies ------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -47,6 +59,28 @@ COPY model/ model/
 RUN pip install --no-cache-dir . \
     && python -c "import service.app, onnxruntime; print('onnxruntime', onnxruntime.__version__)"
 
+# ---- model-export: the int8 and fp16 variants, re-exported from the shipped trained weights -------
+# Throwaway: torch (pinned by the `train` extra, with its CUDA wheels) never reaches the runtime image.
+# The figures in the manifest are recomputed on the held-out split of the synthetic corpus (rendered
+# from model/); the optional hand-written pairs (tests/) are not in the build context and are skipped.
+FROM builder AS model-export
+# An absolute path, not ".[train]": hadolint (DL3013) reads a path as pinned, and torch is pinned inside.
+RUN pip install --no-cache-dir "/src[train]"
+COPY model/artifacts/glyph-minilm/checkpoint.pt /src/checkpoint.pt
+RUN python -m model export --checkpoint /src/checkpoint.pt --artifact /bundle --name glyph-minilm \
+       --variants int8,fp16 \
+    && rm -f /bundle/checkpoint.pt \
+    && python -c "import json; m = json.load(open('/bundle/manifest.json')); \
+assert m['default_variant'] == {'cpu': 'int8', 'cuda': 'fp16'}, m['default_variant']"
+
+# ---- model-shipped: the bundle in git as is (int8, CPU), without its training checkpoint ---------
+FROM scratch AS model-shipped
+COPY model/artifacts/glyph-minilm/manifest.json model/artifacts/glyph-minilm/tokenizer.json \
+     model/artifacts/glyph-minilm/model.*.onnx /bundle/
+
+# ---- model: the bundle the runtime serves, from the stage MODEL_SOURCE names ----------------------
+FROM ${MODEL_SOURCE} AS model
+
 # ---- runtime ------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -61,9 +95,10 @@ RUN groupadd --system --gid ${APP_UID} app \
        --shell /usr/sbin/nologin app
 
 COPY --from=builder /opt/venv /opt/venv
-# The default model bundle and policies, at fixed paths; mount over them (read-only) to replace them,
-# or point SAFETY_MODEL_DIR / SAFETY_POLICIES_DIR elsewhere. Owned by root: the app only reads them.
-COPY model/artifacts/glyph-minilm/ /app/model/
+# The default model bundle (from the model stage above) and policies, at fixed paths; mount over them
+# (read-only) to replace them, or point SAFETY_MODEL_DIR / SAFETY_POLICIES_DIR elsewhere.
+# Owned by root: the app only reads them.
+COPY --from=model /bundle/ /app/model/
 COPY policies/ /app/policies/
 
 # LD_LIBRARY_PATH: where the NVIDIA wheels put the CUDA 13 and cuDNN 9 libraries, so the CUDA provider

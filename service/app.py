@@ -104,7 +104,7 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
         max_batch_size=settings.max_batch_size,
         max_wait_s=settings.max_wait_ms / 1000,
         queue_size=settings.queue_size,
-        workers=settings.inference_workers,
+        workers=max(settings.inference_workers, engine.info.sessions),  # CUDA: 2 sessions overlap
         retry_after_s=settings.retry_after_s,
         stats=metrics,
     )

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
 from model.taxonomy import is_emergent, pattern
 from service.batching import Scored, Triple
@@ -30,6 +31,8 @@ from service.scorers import item_model_scores
 from service.state import ServiceState
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def classify_one(state: ServiceState, raw: RawItem) -> ClassifyResponse:
@@ -73,6 +76,26 @@ async def classify_many(
         else:
             results[index] = _respond(state, raw, item, result, policy, started)
     return [r for r in results if r is not None]
+
+
+async def classify_all(state: ServiceState, raws: Sequence[RawItem]) -> list[ClassifyResponse]:
+    """Classify items that stand or fall together: the first item that fails fails the request."""
+    started = time.perf_counter()
+    policies = [state.policies.get(raw.policy) for raw in raws]
+    items = _all_or_first_error(await prepare_many(state, raws))
+    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
+    scored = _all_or_first_error(await score_prepared(state, items, timeout_s))
+    return [
+        _respond(state, raw, item, result, policy, started)
+        for raw, item, result, policy in zip(raws, items, scored, policies, strict=True)
+    ]
+
+
+def _all_or_first_error(outcomes: Sequence[T | Exception]) -> list[T]:
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return [o for o in outcomes if not isinstance(o, Exception)]
 
 
 async def prepare_many(state: ServiceState, raws: Sequence[RawItem]) -> list[PreparedItem | Exception]:

@@ -41,6 +41,10 @@ class InvalidBase64(BadRequest):
     code = "invalid_base64"
 
 
+class InvalidDataUrl(BadRequest):
+    code = "invalid_data_url"
+
+
 # 413 too large
 class PayloadTooLarge(ServiceError):
     code = "body_too_large"
@@ -78,6 +82,16 @@ class TextTooLong(UnprocessableInput):
 
 class TooManyItems(UnprocessableInput):
     code = "too_many_items"
+
+
+class RemoteImageUrlRefused(UnprocessableInput):
+    """An http(s) image URL: the service never fetches remote content; send the bytes as a data URL."""
+
+    code = "remote_image_url_refused"
+
+
+class TooManyImages(UnprocessableInput):
+    code = "too_many_images"
 
 
 # 401 / 403: the admin endpoints

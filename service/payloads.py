@@ -66,7 +66,8 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _json_body(request: Request) -> Any:
+async def read_json(request: Request) -> Any:
+    """Read a non-empty `application/json` body."""
     media_type = _media_type(request)
     body = await request.body()
     if not body.strip():
@@ -83,7 +84,7 @@ async def read_classify(request: Request, max_body_bytes: int) -> RawItem:
     """Read `POST /v1/classify`: JSON with a base64 image, or multipart with an `image` file."""
     if _media_type(request) == "multipart/form-data":
         return await _read_multipart(request, max_body_bytes)
-    return item_from_request(ClassifyRequest.model_validate(await _json_body(request)))
+    return item_from_request(ClassifyRequest.model_validate(await read_json(request)))
 
 
 async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
@@ -105,7 +106,7 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
 
 async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFailure]:
     """Read `POST /v1/classify/batch`; an unusable item becomes its own error, not a failed request."""
-    batch = BatchRequest.model_validate(await _json_body(request))
+    batch = BatchRequest.model_validate(await read_json(request))
     if not batch.items:
         raise MissingInput("`items` is empty")
     if len(batch.items) > max_items:
@@ -122,7 +123,7 @@ async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFai
 
 async def read_dry_run(request: Request) -> DryRunRequest:
     """Read `POST /v1/policies/{name}/evaluate`: labelled items with base64 images."""
-    body = await _json_body(request)
+    body = await read_json(request)
     items = body.get("items") if isinstance(body, dict) else None
     if isinstance(items, list) and len(items) > MAX_DRY_RUN_ITEMS:
         raise TooManyItems(f"{len(items)} items; a dry run takes at most {MAX_DRY_RUN_ITEMS}")

@@ -5,10 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from service.classify import classify_many, classify_one
+from service.classify import classify_all, classify_many, classify_one
 from service.dry_run import dry_run
 from service.labelled_data import DryRunRequest
-from service.payloads import read_batch, read_classify, read_dry_run
+from service.moderations import (
+    ModerationRequest,
+    ModerationResponse,
+    moderation_id,
+    moderation_items,
+    moderation_result,
+)
+from service.payloads import read_batch, read_classify, read_dry_run, read_json
 from service.schemas import (
     BatchResponse,
     ClassifyRequest,
@@ -73,6 +80,24 @@ _BATCH_BODY = {
         },
     }
 }
+_MODERATION_ERRORS = error_responses(
+    {
+        400: "malformed body or JSON; a malformed data URL (`invalid_data_url`)",
+        404: "unknown policy",
+        413: "body or image too large",
+        415: "unsupported content type or image format",
+        422: "unusable input; a remote image URL (`remote_image_url_refused`)",
+        429: "queue full (see Retry-After)",
+        503: "model not ready",
+        504: "deadline passed while queued",
+    }
+)
+_MODERATION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ModerationRequest.model_json_schema()}},
+    }
+}
 _DRY_RUN_BODY = {
     "requestBody": {
         "required": True,
@@ -93,6 +118,25 @@ async def classify_batch(request: Request, state: ReadyDep) -> BatchResponse:
     """Classify several items; each gets its result or its own error, in order."""
     items = await read_batch(request, state.settings.max_batch_items)
     return BatchResponse(results=await classify_many(state, items))
+
+
+@router.post(
+    "/v1/moderations",
+    responses=_MODERATION_ERRORS,
+    openapi_extra=_MODERATION_BODY,
+    tags=["classify"],
+)
+async def moderations(request: Request, state: ReadyDep) -> ModerationResponse:
+    """OpenAI-compatible moderation: `flagged` is our policy's action not being `allow`."""
+    body = ModerationRequest.model_validate(await read_json(request))
+    response_id = moderation_id()
+    items = moderation_items(body, response_id, state.settings.max_batch_items)
+    results = await classify_all(state, items)
+    return ModerationResponse(
+        id=response_id,
+        model=state.bundle.manifest.name,
+        results=[moderation_result(result) for result in results],
+    )
 
 
 @router.get("/healthz", tags=["ops"])

@@ -58,18 +58,20 @@ def app_service(app: FastAPI) -> ServiceState:
     return state
 
 
-def _loaded(request: Request) -> ServiceState:
+# The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool,
+# a thread hop per request that showed up in the profile of the service at saturation (docs/performance.md).
+async def _loaded(request: Request) -> ServiceState:
     return app_service(request.app)
 
 
-def _ready(request: Request) -> ServiceState:
+async def _ready(request: Request) -> ServiceState:
     state = app_service(request.app)
     if not state.ready:
         raise NotReady("the model is loaded but still warming up")
     return state
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     return app_metrics(request.app)
 
 

@@ -90,6 +90,59 @@ def last_stage() -> int:
     return max(i.stage for i in instructions())
 
 
+def stage_names() -> dict[str, int]:
+    """Return each named stage's index (`FROM image AS name`)."""
+    names = {}
+    for instruction in instructions():
+        if instruction.keyword == "FROM":
+            words = instruction.arguments.split()
+            if len(words) >= 3 and words[-2].upper() == "AS":
+                names[words[-1]] = instruction.stage
+    return names
+
+
+def stage(name: str) -> int:
+    """Return the index of the stage called `name`; fail when there is none."""
+    names = stage_names()
+    assert name in names, f"no stage named {name!r} (stages: {sorted(names)})"
+    return names[name]
+
+
+def stage_instructions(index: int, keyword: str | None = None) -> list[Instruction]:
+    """Return the instructions of stage `index` (its FROM included), optionally only one keyword."""
+    return [
+        i for i in instructions() if i.stage == index and (keyword is None or i.keyword == keyword.upper())
+    ]
+
+
+def base(index: int) -> str:
+    """Return the image (or stage name) that stage `index` starts FROM, build args substituted."""
+    (first,) = stage_instructions(index, "FROM")
+    words = [w for w in first.arguments.split() if not w.startswith("--")]
+    return substitute(words[0], build_args())
+
+
+def workdir(index: int) -> str:
+    """Return the working folder at the end of stage `index`, following FROM <stage> to its parents."""
+    own = stage_instructions(index, "WORKDIR")
+    if own:
+        return own[-1].arguments
+    parent = stage_names().get(base(index))
+    return "/" if parent is None else workdir(parent)
+
+
+def copy_parts(instruction: Instruction) -> tuple[dict[str, str], list[str], str]:
+    """Split a COPY/ADD into (flags, sources, destination); JSON and shell forms."""
+    words = instruction.arguments.split()
+    flags: dict[str, str] = {}
+    while words and words[0].startswith("--"):
+        name, _, value = words.pop(0)[2:].partition("=")
+        flags[name] = value
+    rest = " ".join(words)
+    parts = json.loads(rest) if rest.startswith("[") else rest.split()
+    return flags, parts[:-1], parts[-1]
+
+
 def ignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
     """Return .dockerignore rules in order as (is_exception, compiled pattern)."""
     rules = []

@@ -1,12 +1,17 @@
 """The Dockerfile, checked without a Docker engine: hadolint, its structure, that it agrees with the tested
 environment (Python, onnxruntime-gpu and its CUDA major), that .dockerignore keeps every file it copies,
-and that its exact start command and HEALTHCHECK work against a real server on loopback."""
+that the model bundle comes from the export stage (int8 + fp16, without the training checkpoint) or, on
+request, from the shipped bundle, and that its exact start command and HEALTHCHECK work against a real
+server on loopback."""
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.metadata
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,6 +30,11 @@ from tests.deploy.helpers import free_port
 ROOT = dockerfile.ROOT
 RUNTIME = dockerfile.last_stage()
 BUNDLE_IN_REPO = "model/artifacts/glyph-minilm"
+CHECKPOINT_IN_REPO = f"{BUNDLE_IN_REPO}/checkpoint.pt"
+# The bundle is written by training (`python -m model build`); until then its COPY sources cannot exist.
+BUNDLE_BUILT = (ROOT / BUNDLE_IN_REPO / "manifest.json").is_file()
+# The stages the runtime's bundle can come from (`--build-arg MODEL_SOURCE=...`), the default first.
+EXPORT_STAGE, SHIPPED_STAGE, MODEL_STAGE = "model-export", "model-shipped", "model"
 
 
 def runtime(keyword: str) -> list[dockerfile.Instruction]:
@@ -94,21 +104,39 @@ def test_image_environment_names_real_settings() -> None:
     assert set(settings) <= set(Settings.model_fields)
     Settings.model_validate(settings)  # the values parse
     copies = {
-        i.exec_form()[-1] if i.arguments.startswith("[") else i.arguments.split()[-1]: i.arguments
-        for i in runtime("COPY")
+        destination: (flags, sources)
+        for flags, sources, destination in map(dockerfile.copy_parts, runtime("COPY"))
     }
-    assert copies[image_env["SAFETY_MODEL_DIR"] + "/"].split()[0] == BUNDLE_IN_REPO + "/"
-    assert copies[image_env["SAFETY_POLICIES_DIR"] + "/"].split()[0] == "policies/"
+    # the bundle comes from the model stage (export or shipped), not straight from the build context
+    assert copies[image_env["SAFETY_MODEL_DIR"] + "/"] == ({"from": MODEL_STAGE}, [bundle_folder() + "/"])
+    assert copies[image_env["SAFETY_POLICIES_DIR"] + "/"] == ({}, ["policies/"])
+
+
+def context_sources() -> list[str]:
+    """Return every COPY source taken from the build context (not `--from` another stage)."""
+    sources = []
+    for instruction in dockerfile.instructions():
+        if instruction.keyword in ("COPY", "ADD"):
+            flags, parts, _ = dockerfile.copy_parts(instruction)
+            if "from" not in flags:
+                sources += parts
+    return sources
 
 
 def test_build_context_keeps_what_the_dockerfile_copies() -> None:
-    sources = []
-    for instruction in dockerfile.instructions():
-        if instruction.keyword == "COPY" and not instruction.arguments.startswith("--from"):
-            sources += [s for s in instruction.arguments.split()[:-1] if not s.startswith("--")]
-    for source in sources:
-        path = source.rstrip("*")
-        if not source.startswith(BUNDLE_IN_REPO) and not source.endswith("*"):
+    for source in context_sources():
+        path = source.rstrip("/")
+        if "*" in path or "?" in path:
+            matches = sorted(ROOT.glob(path))
+            optional = path.endswith("*") and not path.startswith(BUNDLE_IN_REPO)  # README.md*
+            if BUNDLE_BUILT or not path.startswith(BUNDLE_IN_REPO):
+                assert matches or optional, f"COPY source {source} matches nothing"
+            for match in matches:
+                relative = match.relative_to(ROOT).as_posix()
+                assert not dockerfile.is_ignored(relative), f"{relative} ({source}) is excluded"
+            assert not dockerfile.is_ignored(path.rstrip("*")), f"COPY source {source} is excluded"
+            continue
+        if BUNDLE_BUILT or not path.startswith(BUNDLE_IN_REPO):
             assert (ROOT / path).exists(), f"COPY source {source} is missing"
         assert not dockerfile.is_ignored(path), f"COPY source {source} is excluded by .dockerignore"
     tracked = subprocess.run(
@@ -123,11 +151,17 @@ def test_build_context_keeps_what_the_dockerfile_copies() -> None:
 
 
 def test_build_context_keeps_the_default_bundle_and_drops_the_rest() -> None:
-    for name in ("manifest.json", "model.int8.onnx", "model.fp16.onnx", "tokenizer.json"):
+    # checkpoint.pt too: the export stage re-exports the variants from it (the runtime never copies it)
+    for name in ("manifest.json", "model.int8.onnx", "model.fp16.onnx", "tokenizer.json", "checkpoint.pt"):
         assert not dockerfile.is_ignored(f"{BUNDLE_IN_REPO}/{name}")
+    # what `python -m model export` reads besides the checkpoint: the package and its corpus glyphs
+    for path in ("pyproject.toml", "README.md", "model/__main__.py", "model/vocabulary.json"):
+        assert not dockerfile.is_ignored(path), path
     for path in (
-        f"{BUNDLE_IN_REPO}/checkpoint.pt",
+        f"{BUNDLE_IN_REPO}/build/model.fp32.onnx",  # the export's scratch folder
         "model/artifacts/other-model/model.onnx",
+        "model/artifacts/other-model/checkpoint.pt",
+        "tests/fixtures/handwritten_pairs.jsonl",  # optional for the export: skipped when absent
         ".venv/bin/python",
         ".git/HEAD",
         "runs/eval/report.json",
@@ -135,14 +169,147 @@ def test_build_context_keeps_the_default_bundle_and_drops_the_rest() -> None:
         "out/locust_stats.csv",
     ):
         assert dockerfile.is_ignored(path), path
-    manifest = ROOT / BUNDLE_IN_REPO / "manifest.json"
-    if manifest.is_file():  # the real bundle: every file its manifest names goes into the image
-        import json
-
-        data = json.loads(manifest.read_text())
-        files = [v["file"] for v in data["variants"].values()] + [data["text"]["tokenizer_file"]]
-        for name in files:
+    if BUNDLE_BUILT:  # the real bundle: every file its manifest names reaches the build
+        for name in manifest_files() + ["checkpoint.pt"]:
             assert not dockerfile.is_ignored(f"{BUNDLE_IN_REPO}/{name}"), name
+
+
+def manifest_files() -> list[str]:
+    """Return the files the shipped bundle's manifest names (ONNX variants and tokenizer)."""
+    data = json.loads((ROOT / BUNDLE_IN_REPO / "manifest.json").read_text())
+    return [v["file"] for v in data["variants"].values()] + [data["text"]["tokenizer_file"]]
+
+
+def bundle_folder() -> str:
+    """Return the folder the model stage holds the bundle in (where the shipped stage copies it)."""
+    (copy,) = dockerfile.stage_instructions(dockerfile.stage(SHIPPED_STAGE), "COPY")
+    return dockerfile.copy_parts(copy)[2].rstrip("/")
+
+
+def export_run() -> tuple[list[str], list[list[str]]]:
+    """Return the export stage's `python -m model export` argv and the commands that follow it."""
+    runs = [
+        i.arguments
+        for i in dockerfile.stage_instructions(dockerfile.stage(EXPORT_STAGE), "RUN")
+        if "python -m model export" in i.arguments
+    ]
+    assert len(runs) == 1, runs
+    commands = [shlex.split(c) for c in runs[0].split("&&")]
+    (first,) = [n for n, c in enumerate(commands) if c[:4] == ["python", "-m", "model", "export"]]
+    return commands[first], commands[first + 1 :]
+
+
+def export_options(argv: list[str]) -> dict[str, str]:
+    options = {}
+    for n, word in enumerate(argv):
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            options[name] = value if equals else argv[n + 1]
+    return options
+
+
+def test_model_source_switch_defaults_to_the_export() -> None:
+    args = dockerfile.build_args()
+    names = dockerfile.stage_names()
+    assert args["MODEL_SOURCE"] == EXPORT_STAGE and SHIPPED_STAGE in names
+    # `FROM ${MODEL_SOURCE} AS model`: BuildKit builds only the stage picked, so the quick build skips
+    # the export (and torch) entirely; the model stage adds nothing of its own
+    model = dockerfile.stage(MODEL_STAGE)
+    assert [i.keyword for i in dockerfile.stage_instructions(model)] == ["FROM"]
+    (from_model,) = dockerfile.stage_instructions(model, "FROM")
+    assert from_model.arguments.split()[0] == "${MODEL_SOURCE}"
+    assert names[EXPORT_STAGE] < model and names[SHIPPED_STAGE] < model < RUNTIME
+    # the export stage builds on the builder's venv (the project and onnxruntime), plus the train extra
+    export = dockerfile.stage(EXPORT_STAGE)
+    assert dockerfile.base(export) == "builder"
+    pip = [i.arguments for i in dockerfile.stage_instructions(export, "RUN") if "pip install" in i.arguments]
+    assert any(re.search(r"\[train\]", line) for line in pip), pip
+    assert not any(re.search(r"--(extra-)?index-url|https?://", line) for line in pip), pip
+    # the runtime takes nothing else from the export stage, and only the venv from the builder
+    sources = {flags.get("from") for flags, _, _ in map(dockerfile.copy_parts, runtime("COPY"))}
+    assert sources == {None, "builder", MODEL_STAGE}
+    # the header documents the quick build
+    header = dockerfile.DOCKERFILE.read_text().split("\nARG ")[0]
+    assert f"--build-arg MODEL_SOURCE={SHIPPED_STAGE}" in header
+
+
+def test_export_stage_writes_int8_and_fp16_from_the_shipped_checkpoint() -> None:
+    export = dockerfile.stage(EXPORT_STAGE)
+    argv, after = export_run()
+    options = export_options(argv)
+    # the checkpoint it reads is the one copied in from the build context
+    workdir = dockerfile.workdir(export)
+    copied = {
+        destination: sources
+        for _, sources, destination in map(
+            dockerfile.copy_parts, dockerfile.stage_instructions(export, "COPY")
+        )
+    }
+    checkpoint = options["--checkpoint"]
+    checkpoint = checkpoint if checkpoint.startswith("/") else f"{workdir.rstrip('/')}/{checkpoint}"
+    assert copied.get(checkpoint) == [CHECKPOINT_IN_REPO], (checkpoint, copied)
+    assert options["--artifact"].rstrip("/") == bundle_folder()
+    assert options["--name"] == Path(BUNDLE_IN_REPO).name
+    assert options["--variants"].split(",") == ["int8", "fp16"]  # CPU default int8, CUDA default fp16
+    # ... and the checkpoint is dropped from the bundle in the same RUN, after the export
+    removed = f"{bundle_folder()}/checkpoint.pt"
+    assert any(command[:1] == ["rm"] and removed in command for command in after), after
+
+
+def test_export_command_parses_with_the_model_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stage's flags are exactly ones `python -m model export --help` lists, and parse as meant."""
+    pytest.importorskip("torch")  # the CLI imports model.train (the `train` extra)
+    import model.export
+    from model.__main__ import main
+
+    argv, _ = export_run()
+    with pytest.raises(SystemExit) as exited:
+        main(["export", "--help"])
+    assert exited.value.code == 0
+    listed = set(re.findall(r"(?<![\w-])--[\w-]+", capsys.readouterr().out))
+    used = {word.partition("=")[0] for word in argv if word.startswith("--")}
+    assert used <= listed, f"flags not in `python -m model export --help`: {used - listed}"
+
+    calls = []
+    monkeypatch.setattr(model.export, "export", lambda *a, **k: calls.append((a, k)))
+    assert main(argv[3:]) == 0
+    options = export_options(argv)
+    assert calls == [
+        (
+            (
+                Path(options["--checkpoint"]),
+                Path(options["--artifact"]),
+                options["--name"],
+                ["int8", "fp16"],
+            ),
+            {},
+        )
+    ]
+
+
+def test_checkpoint_stays_out_of_the_runtime_image() -> None:
+    # the runtime copies nothing of model/ from the build context (the bundle comes from the model stage)
+    for flags, sources, _ in map(dockerfile.copy_parts, runtime("COPY")):
+        if "from" not in flags:
+            for source in sources:
+                assert not CHECKPOINT_IN_REPO.startswith(source.rstrip("/*")), source
+    # the shipped stage copies named files, never the whole folder (which holds checkpoint.pt) ...
+    (copy,) = dockerfile.stage_instructions(dockerfile.stage(SHIPPED_STAGE), "COPY")
+    flags, sources, destination = dockerfile.copy_parts(copy)
+    assert "from" not in flags and destination.rstrip("/") == bundle_folder()
+    for source in sources:
+        assert source.startswith(BUNDLE_IN_REPO + "/") and not source.endswith("/"), source
+        assert not fnmatch.fnmatchcase("checkpoint.pt", Path(source).name), source
+    # ... yet every file the manifest names (nothing the service would miss)
+    required = manifest_files() if BUNDLE_BUILT else ["manifest.json", "tokenizer.json", "model.int8.onnx"]
+    for name in ["manifest.json", *required]:
+        assert any(fnmatch.fnmatchcase(f"{BUNDLE_IN_REPO}/{name}", s) for s in sources), name
+    # the export stage removes it after the export (see the test above); nothing else writes the bundle
+    export = dockerfile.stage(EXPORT_STAGE)
+    for instruction in dockerfile.stage_instructions(export, "COPY"):
+        assert dockerfile.copy_parts(instruction)[2].rstrip("/") != bundle_folder()
 
 
 def sighup_reloads(base_url: str) -> float:

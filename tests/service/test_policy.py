@@ -106,10 +106,10 @@ def test_builtin_policy_from_manifest_and_legacy_keyword() -> None:
 def test_shipped_policies_order_by_strictness() -> None:
     store = PolicyStore.load_dir(POLICIES_DIR)
     assert {"default", "kids-platform", "medical-forum"} <= set(store.names())
-    borderline_drugs = scores(joint=(0.35, 0.45, 0.2), drug_abuse=0.5)
+    borderline_drugs = scores(joint=(0.6, 0.38, 0.02), drug_abuse=0.5)
     actions = {name: store.get(name).decide(borderline_drugs).action for name in store.names()}
     assert actions == {"default": "review", "kids-platform": "block", "medical-forum": "allow"}
-    self_harm_post = scores(joint=(0.35, 0.45, 0.2), self_harm=0.4)
+    self_harm_post = scores(joint=(0.6, 0.38, 0.02), self_harm=0.4)
     assert store.get("medical-forum").decide(self_harm_post).action == "review"
 
 
@@ -273,7 +273,7 @@ def test_shadow_category_only_disagreement() -> None:
 
 def test_shadow_from_real_policies() -> None:
     store = PolicyStore.load_dir(POLICIES_DIR)
-    item = scores(joint=(0.35, 0.45, 0.2), sexual_racy=0.2)
+    item = scores(joint=(0.6, 0.38, 0.02), sexual_racy=0.2)
     result = shadow_disagreement(store.get("default").decide(item), store.get("kids-platform").decide(item))
     assert result is not None
     assert result.action == "stricter"
