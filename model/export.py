@@ -7,7 +7,6 @@ int8 model on the held-out test split, measured with ONNX Runtime on the exporte
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -28,6 +27,7 @@ from model.network import SafetyModel, ScoringModel
 from model.taxonomy import CATEGORIES, GRADES
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
+from service.manifest import file_sha256  # the same check the service runs at load
 
 INPUTS = ("pixels", "input_ids", "attention_mask", "present")
 OUTPUTS = ("image_scores", "text_scores", "joint_scores", "category_scores")
@@ -86,14 +86,6 @@ def convert_fp16(fp32: Path, path: Path) -> None:
 
     model = onnx.load(str(fp32))
     onnx.save(convert_float_to_float16(model, keep_io_types=True), str(path))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tokenize(tokenizer: Tokenizer, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -213,13 +205,13 @@ def export(
         "variants": {
             v: {
                 "file": files[v].name,
-                "sha256": sha256(files[v]),
+                "sha256": file_sha256(files[v]),
                 "bytes": files[v].stat().st_size,
                 "device": "cuda" if v == "fp16" else "cpu",
             }
             for v in variants
         },
-        "checkpoint": {"file": "checkpoint.pt", "sha256": sha256(out / "checkpoint.pt")},
+        "checkpoint": {"file": "checkpoint.pt", "sha256": file_sha256(out / "checkpoint.pt")},
         "default_variant": {"cpu": cpu_variant, "cuda": "fp16" if "fp16" in variants else cpu_variant},
         "inputs": {
             "pixels": {"dtype": "uint8", "shape": ["batch", cfg.image_size, cfg.image_size, 3]},

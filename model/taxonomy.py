@@ -61,3 +61,17 @@ EMERGENT_PATTERNS: tuple[str, ...] = tuple(
     if is_emergent(i, t, j) and is_valid_pattern(i, t, j)
 )
 assert len(VALID_PATTERNS) == 17, VALID_PATTERNS
+
+
+def labelled_pattern(image_grade: str | None, text_grade: str | None, joint_grade: str) -> str | None:
+    """Return the pattern of a labelled item, or None unless both single-modality grades are known."""
+    if image_grade is None or text_grade is None:
+        return None
+    return pattern(image_grade, text_grade, joint_grade)
+
+
+def labelled_emergent(image_grade: str | None, text_grade: str | None, joint_grade: str) -> bool:
+    """Return whether a labelled item is emergent (False unless both single-modality grades are known)."""
+    if image_grade is None or text_grade is None:
+        return False
+    return is_emergent(image_grade, text_grade, joint_grade)

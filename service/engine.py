@@ -34,12 +34,13 @@ CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_SESSIONS = 2
 # CPU cost model for splitting a batch by text length, in units of one padded token of one row: a run
-# costs RUN_COST_TOKENS, each row ROW_COST_TOKENS plus its padded length. Fitted on the glyph-minilm int8
-# model on 2 CPU cores (a run of one 16-token text: 6.8 ms; 16 of them: 2.6 ms each; docs/performance.md).
+# costs RUN_COST_TOKENS, each row ROW_COST_TOKENS plus its padded length, and a run's padded tokens stay
+# under MAX_RUN_TOKENS (beyond it the cost per row rises again: activations outgrow the caches). Fitted
+# on the glyph-minilm int8 model on 2 CPU cores: a run of B texts of T tokens takes about
+# 1.45 ms + B * (0.37 ms + 0.03 ms * T); 8 texts of 128 tokens 4.9 ms each, 32 of them 5.7 ms each
+# (docs/performance.md has the table).
 RUN_COST_TOKENS = 48.0
-ROW_COST_TOKENS = 8.0
-# ... and a run's padded tokens stay under MAX_RUN_TOKENS: beyond it per-row cost rises again (16 texts of
-# 128 tokens cost 17 ms each, 4 of them 10 ms each: activations outgrow the caches)
+ROW_COST_TOKENS = 12.0
 MAX_RUN_TOKENS = 1024
 
 
@@ -389,6 +390,8 @@ def _open_session(bundle: Bundle, settings: Settings, device: str) -> tuple[ort.
     options.intra_op_num_threads = settings.intra_op_threads
     options.inter_op_num_threads = settings.inter_op_threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if os.environ.get("XX_NO_SPIN"):
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; ORT's info and warnings are not our logs
     providers = [CUDA_PROVIDER, CPU_PROVIDER] if device == "cuda" else [CPU_PROVIDER]
     try:

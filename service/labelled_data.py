@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.taxonomy import CATEGORIES, GRADES, is_emergent, pattern, vocabulary
+from model.taxonomy import CATEGORIES, GRADES, labelled_emergent, labelled_pattern, vocabulary
 from service.policy import Grade
 
 VLSU_COLUMNS = (
@@ -121,16 +121,12 @@ class LabelledItem:
     @property
     def pattern(self) -> str | None:
         """The gold `I-T-J` pattern, or None unless both unimodal grades are known."""
-        if self.image_grade is None or self.text_grade is None:
-            return None
-        return pattern(self.image_grade, self.text_grade, self.joint_grade)
+        return labelled_pattern(self.image_grade, self.text_grade, self.joint_grade)
 
     @property
     def emergent(self) -> bool:
         """The gold joint grade is more severe than both gold unimodal grades."""
-        if self.image_grade is None or self.text_grade is None:
-            return False
-        return is_emergent(self.image_grade, self.text_grade, self.joint_grade)
+        return labelled_emergent(self.image_grade, self.text_grade, self.joint_grade)
 
     def image_bytes(self) -> bytes | None:
         """Return the image's bytes (reading the file), or None without an image."""

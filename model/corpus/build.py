@@ -16,9 +16,9 @@ from model.taxonomy import (
     CATEGORIES,
     GRADES,
     VALID_PATTERNS,
-    is_emergent,
     is_valid_pattern,
-    pattern,
+    labelled_emergent,
+    labelled_pattern,
     vocabulary,
 )
 
@@ -59,16 +59,12 @@ class Example:
     @property
     def pattern(self) -> str | None:
         """Return the I-T-J pattern, or None unless both modalities are present."""
-        if self.image_grade is None or self.text_grade is None:
-            return None
-        return pattern(self.image_grade, self.text_grade, self.joint_grade)
+        return labelled_pattern(self.image_grade, self.text_grade, self.joint_grade)
 
     @property
     def emergent(self) -> bool:
         """Return whether the joint grade is more severe than both single-modality grades."""
-        if self.image_grade is None or self.text_grade is None:
-            return False
-        return is_emergent(self.image_grade, self.text_grade, self.joint_grade)
+        return labelled_emergent(self.image_grade, self.text_grade, self.joint_grade)
 
 
 def family_split(family: Family, intent: Intent) -> str:
