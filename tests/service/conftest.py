@@ -21,7 +21,13 @@ def test_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir(test_bundle: Path) -> Path:
-    """The bundle the contract-level end-to-end tests serve: the shipped default model."""
+    """The small test bundle, whose scores the policy and API tests rely on."""
+    return test_bundle
+
+
+@pytest.fixture(scope="session")
+def shipped_or_test_bundle(test_bundle: Path) -> Path:
+    """The shipped default model when it exists (contract-level end-to-end tests), else the test bundle."""
     return REAL_BUNDLE if (REAL_BUNDLE / "manifest.json").exists() else test_bundle
 
 

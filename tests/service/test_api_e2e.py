@@ -26,8 +26,8 @@ def b64(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_url(model_dir: Path) -> Iterator[str]:
-    settings = Settings(model_dir=model_dir, max_batch_size=16, max_wait_ms=2, max_batch_items=8)
+def base_url(shipped_or_test_bundle: Path) -> Iterator[str]:
+    settings = Settings(model_dir=shipped_or_test_bundle, max_batch_size=16, max_wait_ms=2, max_batch_items=8)
     with serve(create_app(settings)) as url:
         yield url
 
@@ -53,13 +53,13 @@ def check_result(body: dict[str, Any], *, image: bool, text: bool) -> None:
     assert 0 <= timings["queue"] <= timings["total"] and 0 <= timings["inference"] <= timings["total"]
 
 
-def test_ops_endpoints(client: httpx.Client, model_dir: Path) -> None:
+def test_ops_endpoints(client: httpx.Client, shipped_or_test_bundle: Path) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
     assert client.get("/docs").status_code == 200
     assert "/v1/classify" in client.get("/openapi.json").json()["paths"]
     models = client.get("/v1/models").json()
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest = json.loads((shipped_or_test_bundle / "manifest.json").read_text())
     assert models["manifest"]["name"] == manifest["name"] and models["provider"] == "CPUExecutionProvider"
     policies = client.get("/v1/policies").json()
     assert policies["default"] == "default" and [p["name"] for p in policies["policies"]] == ["default"]
