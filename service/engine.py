@@ -345,7 +345,9 @@ class OnnxEngine:
         return scatter_scores(parts, len(batch))
 
     def _run_on_free(self, batch: Batch) -> BatchScores:
-        session = self._free.get()  # as many batches run at once as there are sessions
+        if len(self._sessions) == 1:  # a session runs concurrent calls itself (CPU, inference_workers > 1)
+            return self._run(self._sessions[0], batch)
+        session = self._free.get()  # each batch has a session (and its CUDA stream) to itself
         try:
             return self._run(session, batch)
         finally:
@@ -390,7 +392,9 @@ def _open_session(bundle: Bundle, settings: Settings, device: str) -> tuple[ort.
     options.intra_op_num_threads = settings.intra_op_threads
     options.inter_op_num_threads = settings.inter_op_threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if os.environ.get("XX_NO_SPIN"):
+    if device == "cpu":
+        # ORT's intra-op threads spin between ops by default; in the service they share the cores with
+        # the decode pool and the event loop, and spinning took CPU from both (docs/performance.md)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only; ORT's info and warnings are not our logs
     providers = [CUDA_PROVIDER, CPU_PROVIDER] if device == "cuda" else [CPU_PROVIDER]

@@ -1,0 +1,67 @@
+"""The bench's building blocks on the test bundle, for a few seconds: the JSON has its keys (not values)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtests import bench, loadgen, servers, workload
+
+TINY = bench.Profile(
+    raw_s=0.1,
+    batch_sizes=(1, 4),
+    clients=4,
+    warmup_s=0.1,
+    saturation_s=0.5,
+    open_loop_s=0.5,
+    trivial_s=0.3,
+    single_s=0.3,
+    sweep_s=0.05,
+    requests=6,
+)
+KEYS = (
+    "raw_throughput",
+    "service_throughput",
+    "efficiency",
+    "naive_throughput",
+    "batching_gain",
+    "p50_ms_at_50pct",
+    "p99_ms_at_50pct",
+    "p99_ms_at_80pct",
+    "single_request_overhead_ms",
+    "peak_rss_mb",
+    "loadgen",
+    "sweep",
+    "date",
+    "hardware",
+)
+
+
+def test_workload_mixes_images_and_texts_of_varied_sizes() -> None:
+    calls = workload.calls(20)
+    assert any(c.image and c.text for c in calls)
+    assert any(c.image is None for c in calls) and any(c.text is None for c in calls)
+    assert len({len(c.image) for c in calls if c.image}) > 3
+    assert len({len(c.text.split()) for c in calls if c.text}) > 3
+    assert calls == workload.calls(20)  # seeded
+
+
+def test_open_loop_counts_latency_from_the_schedule() -> None:
+    with servers.running("trivial") as trivial:
+        request = loadgen.build_request("127.0.0.1", trivial.port, "/", b"{}")
+        result = asyncio.run(loadgen.open_loop("127.0.0.1", trivial.port, [request], 200, 0.5, 8))
+    assert result.statuses[200] == result.ok == 100
+    assert 0 < result.percentile_ms(50) <= result.percentile_ms(99)
+
+
+def test_bench_writes_every_key(test_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "QUICK", TINY)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--model", str(test_bundle), "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert set(KEYS) <= results.keys()
+    assert {"trivial_throughput", "headroom", "cpu_share_at_saturation"} <= results["loadgen"].keys()
+    assert {"by_text_tokens", "by_image_size"} <= results["sweep"].keys()
