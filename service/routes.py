@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from service.classify import classify_all, classify_many, classify_one
 from service.dry_run import dry_run
@@ -54,11 +57,35 @@ _MULTIPART_SCHEMA = {
         "id": {"type": "string"},
     },
 }
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Return a model's JSON schema with its `$defs` inlined (the OpenAPI document cannot resolve them)."""
+    schema = model.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            # a discriminator's mapping names $defs too; propertyName alone still documents it
+            return {
+                key: {"propertyName": value["propertyName"]} if key == "discriminator" else inline(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
 _CLASSIFY_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": ClassifyRequest.model_json_schema()},
+            "application/json": {"schema": body_schema(ClassifyRequest)},
             "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
         },
     }
@@ -72,7 +99,7 @@ _BATCH_BODY = {
                     "type": "object",
                     "required": ["items"],
                     "properties": {
-                        "items": {"type": "array", "items": ClassifyRequest.model_json_schema()},
+                        "items": {"type": "array", "items": body_schema(ClassifyRequest)},
                         "policy": {"type": "string"},
                     },
                 }
@@ -95,13 +122,13 @@ _MODERATION_ERRORS = error_responses(
 _MODERATION_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": ModerationRequest.model_json_schema()}},
+        "content": {"application/json": {"schema": body_schema(ModerationRequest)}},
     }
 }
 _DRY_RUN_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": DryRunRequest.model_json_schema()}},
+        "content": {"application/json": {"schema": body_schema(DryRunRequest)}},
     }
 }
 

@@ -57,7 +57,9 @@ def test_ops_endpoints(client: httpx.Client, shipped_or_test_bundle: Path) -> No
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
     assert client.get("/docs").status_code == 200
-    assert "/v1/classify" in client.get("/openapi.json").json()["paths"]
+    openapi = client.get("/openapi.json")
+    assert "/v1/classify" in openapi.json()["paths"]
+    assert "#/$defs/" not in openapi.text  # every $ref resolves inside the OpenAPI document
     models = client.get("/v1/models").json()
     manifest = json.loads((shipped_or_test_bundle / "manifest.json").read_text())
     assert models["manifest"]["name"] == manifest["name"] and models["provider"] == "CPUExecutionProvider"
