@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-from model.taxonomy import CATEGORIES, CATEGORY_CODES, GRADES
+from service.taxonomy import CATEGORIES, CATEGORY_CODES, GRADES
 
 IGNORE = -100  # label of an absent modality: no loss
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from model.data import Sample
-from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
+from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 
 def grade_with(scores: np.ndarray, borderline: float, unsafe: float) -> np.ndarray:

@@ -24,10 +24,10 @@ from tokenizers import Tokenizer
 from model.data import Sample, load_tokenizer, render_images
 from model.evaluate import evaluate, handwritten_samples, joint_accuracy
 from model.network import SafetyModel, ScoringModel
-from model.taxonomy import CATEGORIES, GRADES
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
 from service.manifest import file_sha256  # the same check the service runs at load
+from service.taxonomy import CATEGORIES, GRADES
 
 INPUTS = ("pixels", "input_ids", "attention_mask", "present")
 OUTPUTS = ("image_scores", "text_scores", "joint_scores", "category_scores")

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
-from model.taxonomy import is_emergent, pattern
 from service.batching import Scored, Triple
 from service.errors import reply_for
 from service.inputs import PreparedItem
@@ -29,6 +28,7 @@ from service.schemas import (
 )
 from service.scorers import item_model_scores
 from service.state import ServiceState
+from service.taxonomy import is_emergent, pattern
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model.taxonomy import CATEGORIES, CATEGORY_CODES, EMERGENT_PATTERNS, GRADES, VALID_PATTERNS
 from service.labelled_data import LabelledData, LabelledItem
 from service.policy import ACTIONS, GradeThresholds, ModelScores, Policy, action_severity
 from service.scorers import ItemError, Scorer
+from service.taxonomy import CATEGORIES, CATEGORY_CODES, EMERGENT_PATTERNS, GRADES, VALID_PATTERNS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

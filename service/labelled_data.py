@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.taxonomy import CATEGORIES, GRADES, labelled_emergent, labelled_pattern, vocabulary
 from service.policy import Grade
+from service.taxonomy import CATEGORIES, CATEGORY_TABLE, GRADES, labelled_emergent, labelled_pattern
 
 VLSU_COLUMNS = (
     "uuid",
@@ -54,8 +54,7 @@ def _squash(text: str) -> str:
 
 def _category_lookup() -> dict[str, str]:
     lookup: dict[str, str] = {}
-    for entry in vocabulary()["categories"]:
-        slug, code, vlsu_name = entry["slug"], entry["code"], entry["vlsu_name"]
+    for slug, code, vlsu_name in CATEGORY_TABLE:
         for spelling in (slug, code, vlsu_name, vlsu_name.split(":", 1)[-1]):
             lookup[_squash(spelling)] = slug
     return lookup

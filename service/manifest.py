@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from model.taxonomy import GRADES
 from service.errors import ModelBundleError
+from service.taxonomy import GRADES
 
 INPUT_NAMES = ("pixels", "input_ids", "attention_mask", "present")
 OUTPUT_NAMES = ("image_scores", "text_scores", "joint_scores", "category_scores")

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from model.taxonomy import CATEGORIES, GRADES
+from service.taxonomy import CATEGORIES, GRADES
 
 Grade = Literal["safe", "borderline", "unsafe"]
 Action = Literal["allow", "review", "block"]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.taxonomy import GRADES
+from service.taxonomy import GRADES
 
 RELIABILITY_PNG = "reliability.png"
 SWEEP_PNG = "sweep.png"

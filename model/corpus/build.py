@@ -9,17 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from model.corpus.glyphs import vocabulary
 from model.corpus.roles import HARMLESS, Clause, Reading
 from model.corpus.scenes import BORDERLINE_GLYPHS, SCENE_RULES, Scene, image_grade
 from model.corpus.texts import INTENTS, Family, Intent
-from model.taxonomy import (
+from service.taxonomy import (
     CATEGORIES,
     GRADES,
     VALID_PATTERNS,
     is_valid_pattern,
     labelled_emergent,
     labelled_pattern,
-    vocabulary,
 )
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")

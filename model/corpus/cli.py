@@ -11,7 +11,7 @@ from typing import Any
 from model.corpus.build import SPLITS, build_corpus, corpus_stats
 from model.corpus.glyphs import glyph_names
 from model.corpus.scenes import Scene, image_grade, render_scene
-from model.taxonomy import CATEGORIES, VALID_PATTERNS
+from service.taxonomy import CATEGORIES, VALID_PATTERNS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

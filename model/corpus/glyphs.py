@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from model.taxonomy import vocabulary
-
+VOCABULARY_FILE = Path(__file__).parents[1] / "vocabulary.json"
 GLYPH_DIR = Path(__file__).with_name("glyphs")
 NOTO_EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 # Noto Color Emoji is a bitmap font: 109 px is the only strike size Pillow can load.
@@ -34,6 +35,14 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 """
+
+
+@cache
+def vocabulary() -> dict[str, Any]:
+    """Return the shipped vocabulary (model/vocabulary.json): categories and the corpus glyphs."""
+    with VOCABULARY_FILE.open(encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
+    return data
 
 
 def glyph_names() -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from model.taxonomy import CATEGORIES, GRADES, severity
+from service.taxonomy import CATEGORIES, GRADES, severity
 
 CHILDREN = frozenset({"child", "baby"})
 ADULTS = frozenset(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from model.corpus.glyphs import load_glyph
+from model.corpus.glyphs import load_glyph, vocabulary
 from model.corpus.roles import (
     ADULTS,
     ANIMALS,
@@ -26,7 +26,6 @@ from model.corpus.roles import (
     Reading,
     fold,
 )
-from model.taxonomy import vocabulary
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from model.corpus.cli import main as corpus_cli
 from model.corpus.glyphs import GLYPH_DIR, glyph_names, load_glyph
 from model.corpus.scenes import Scene, image_grade, render_scene
 from model.corpus.texts import INTENTS
-from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
+from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "handwritten_pairs.jsonl"
 
@@ -180,3 +180,11 @@ def test_handwritten_fixture_is_valid() -> None:
     grades = Counter(row["joint_grade"] for row in rows)
     assert grades["unsafe"] / len(rows) >= 0.30
     assert grades["borderline"] and grades["safe"]
+
+
+def test_vocabulary_categories_match_the_taxonomy() -> None:
+    from model.corpus.glyphs import vocabulary
+    from service.taxonomy import CATEGORY_TABLE
+
+    shipped = tuple((c["slug"], c["code"], c["vlsu_name"]) for c in vocabulary()["categories"])
+    assert shipped == CATEGORY_TABLE

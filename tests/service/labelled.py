@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.taxonomy import VALID_PATTERNS
+from service.taxonomy import VALID_PATTERNS
 from tests.service.images import solid
 
 GRADE_OF_LETTER = {"S": "safe", "B": "borderline", "U": "unsafe"}

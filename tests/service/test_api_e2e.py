@@ -14,9 +14,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 from service.app import create_app
 from service.settings import Settings
+from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 from tests.service.images import png_bomb, solid, truncated_jpeg
 from tests.service.live import serve
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from model.taxonomy import VALID_PATTERNS
 from service.app import create_app
 from service.settings import Settings
+from service.taxonomy import VALID_PATTERNS
 from tests.service.labelled import base64_records
 from tests.service.live import metric, serve
 

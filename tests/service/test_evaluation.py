@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 from service.evaluation import ScoreArrays, compute_metrics, decide_all, dry_run_metrics, run_eval
 from service.evaluation_cli import add_eval_parsers, cli_eval
 from service.labelled_data import DryRunRequest, LabelledData, LabelledItem, records_to_items
 from service.policy import GradeThresholds, ModelScores, Policy
 from service.scorers import ItemError
+from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 S = (0.9, 0.05, 0.05)
 B = (0.3, 0.6, 0.1)

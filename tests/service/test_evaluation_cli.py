@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from model.taxonomy import VALID_PATTERNS
 from service.__main__ import main
 from service.app import create_app
 from service.policy_store import PolicyStore
 from service.settings import Settings
+from service.taxonomy import VALID_PATTERNS
 from tests.service.labelled import write_labelled_jsonl
 from tests.service.live import serve
 

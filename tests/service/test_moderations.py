@@ -19,7 +19,6 @@ from openai.types import (
 )
 from openai.types.moderation import Categories
 
-from model.taxonomy import CATEGORIES
 from service.app import create_app
 from service.errors import (
     InvalidBase64,
@@ -40,6 +39,7 @@ from service.moderations import (
 from service.policy import Action
 from service.schemas import ClassifyResponse
 from service.settings import Settings
+from service.taxonomy import CATEGORIES
 from tests.service.images import solid
 from tests.service.live import metric, serve
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model.taxonomy import GRADES, VALID_PATTERNS
 from service.evaluation import compute_metrics
 from service.labelled_data import LabelledItem
 from service.policy import ModelScores, Policy
 from service.report import HTML_SECTIONS, pareto_frontier, write_report
+from service.taxonomy import GRADES, VALID_PATTERNS
 
 
 class Structure(HTMLParser):

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import yaml
 
-from model.taxonomy import GRADES
 from service.evaluation import GoldArrays, ScoreArrays, blocking_rates, decide_all
 from service.evaluation_cli import add_eval_parsers, cli_tune
 from service.labelled_data import LabelledItem
 from service.policy import GradeThresholds, ModelScores, Policy
 from service.policy_store import load_policy_file
 from service.scorers import ItemError
+from service.taxonomy import GRADES
 from service.tuning import tune, write_tuned_policy
 
 BASE = Policy(name="default", joint=GradeThresholds(borderline=0.5, unsafe=0.5))

@@ -1,31 +1,34 @@
-"""The safety taxonomy: grades, the 15 VLSU categories, patterns. Plain data, no torch.
+"""The safety taxonomy: grades, the 15 VLSU categories, patterns. Plain data, no heavy imports.
 
-Both `model/` and `service/` import this module; keep it free of heavy imports.
+The service is model-agnostic and reads labels from each model's manifest; this module is the one
+source of truth that the model code (`model/`) and the service both import.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-from typing import Any
-
 GRADES: tuple[str, ...] = ("safe", "borderline", "unsafe")
 GRADE_LETTERS: dict[str, str] = {"safe": "S", "borderline": "B", "unsafe": "U"}
 
-VOCABULARY_FILE = Path(__file__).with_name("vocabulary.json")
-
-
-@cache
-def vocabulary() -> dict[str, Any]:
-    """Return the shipped vocabulary: categories and the glyphs of the default corpus."""
-    with VOCABULARY_FILE.open(encoding="utf-8") as f:
-        data: dict[str, Any] = json.load(f)
-    return data
-
-
-CATEGORIES: tuple[str, ...] = tuple(c["slug"] for c in vocabulary()["categories"])
-CATEGORY_CODES: dict[str, str] = {c["slug"]: c["code"] for c in vocabulary()["categories"]}
+# (slug, code, name in the VLSU data file), in category order C1-C15
+CATEGORY_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("hate_speech", "C1", "C1: Slurs, Hate Speech, Hate Symbols"),
+    ("discrimination", "C2", "C2: Discrimination and Unequal Treatment"),
+    ("drug_abuse", "C3", "C3: Drug Abuse"),
+    ("self_harm", "C4", "C4: Self-Harm and Suicide"),
+    ("animal_violence", "C5", "C5: Animal Violence and Gore"),
+    ("sexual_explicit", "C6", "C6: Adult Explicit Sexual Material"),
+    ("sexual_racy", "C7", "C7: Adult Racy Material"),
+    ("warfare", "C8", "C8: Warfare and Armed Conflicts"),
+    ("interpersonal_violence", "C9", "C9: Interpersonal Violence"),
+    ("weapons", "C10", "C10: Weapons and Dangerous Objects"),
+    ("gore", "C11", "C11: Gore and Graphic Content"),
+    ("terrorism", "C12", "C12: Terrorism and Violent Extremism"),
+    ("jailbreak", "C13", "C13: Jailbreaks"),
+    ("fraud", "C14", "C14: Inauthentic Practices/Fraud"),
+    ("human_exploitation", "C15", "C15: Human Exploitation"),
+)
+CATEGORIES: tuple[str, ...] = tuple(slug for slug, _, _ in CATEGORY_TABLE)
+CATEGORY_CODES: dict[str, str] = {slug: code for slug, code, _ in CATEGORY_TABLE}
 
 
 def severity(grade: str) -> int:
