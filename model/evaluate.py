@@ -10,28 +10,9 @@ from typing import Any
 import numpy as np
 
 from model.data import Sample
+from service.evaluation import grade_codes, macro_f1
+from service.policy import GradeThresholds
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
-
-
-def grade_with(scores: np.ndarray, borderline: float, unsafe: float) -> np.ndarray:
-    """Apply the manifest's grade rule to (N, 3) scores -> (N,) grade indices."""
-    out = np.zeros(len(scores), dtype=np.int64)
-    out[scores[:, 1] + scores[:, 2] >= borderline] = 1
-    out[scores[:, 2] >= unsafe] = 2
-    return out
-
-
-def macro_f1(gold: np.ndarray, pred: np.ndarray, n: int = 3) -> float:
-    """Macro-averaged F1 over n classes (a class absent from gold and pred is skipped)."""
-    f1s = []
-    for c in range(n):
-        tp = np.sum((gold == c) & (pred == c))
-        fp = np.sum((gold != c) & (pred == c))
-        fn = np.sum((gold == c) & (pred != c))
-        if tp + fp + fn == 0:
-            continue
-        f1s.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s)) if f1s else 0.0
 
 
 def _recall(gold: np.ndarray, pred: np.ndarray, c: int) -> float:
@@ -45,10 +26,7 @@ def evaluate(
     """Compute the model card's figures from per-item scores and the default thresholds."""
     G = {g: i for i, g in enumerate(GRADES)}
     joint_gold = np.array([G[s.joint_grade] for s in samples])
-    grade = {
-        m: grade_with(scores[m], thresholds[m]["borderline"], thresholds[m]["unsafe"])
-        for m in ("image", "text", "joint")
-    }
+    grade = {m: grade_codes(scores[m], GradeThresholds(**thresholds[m])) for m in ("image", "text", "joint")}
     has_image = np.array([s.image is not None and s.image_grade is not None for s in samples])
     has_text = np.array([s.text is not None and s.text_grade is not None for s in samples])
     image_gold = np.array([G[s.image_grade] if s.image_grade else -1 for s in samples])
@@ -117,7 +95,7 @@ def choose_thresholds(
     table = []
     for tu in grid:
         for tb in grid:
-            pred = grade_with(scores["joint"], tb, tu)
+            pred = grade_codes(scores["joint"], GradeThresholds(borderline=tb, unsafe=tu))
             table.append((macro_f1(gold, pred), _recall(gold, pred, 2), float(tb), float(tu)))
     floor = min(min_unsafe_recall, max(r for _, r, _, _ in table) - 0.01)
     _, _, tb, tu = max(row for row in table if row[1] >= floor)

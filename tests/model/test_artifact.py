@@ -69,9 +69,10 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
     from tokenizers import Tokenizer
 
     from model.data import render_images
-    from model.evaluate import grade_with
     from model.export import export_fp32, onnx_predict, session
     from model.train import TrainConfig, load_checkpoint, load_samples
+    from service.evaluation import grade_codes
+    from service.policy import GradeThresholds
 
     model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
     export_fp32(model, tmp_path / "fp32.onnx")
@@ -90,8 +91,6 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
         out = model(torch.from_numpy(pixels[:32]), torch.from_numpy(ids), torch.from_numpy(mask), present)
     np.testing.assert_allclose(fp32["joint"][:32], out["joint"].softmax(-1).numpy(), atol=1e-4)
 
-    t = manifest["thresholds"]["joint"]
-    agree = grade_with(fp32["joint"], t["borderline"], t["unsafe"]) == grade_with(
-        int8["joint"], t["borderline"], t["unsafe"]
-    )
+    joint = GradeThresholds(**manifest["thresholds"]["joint"])
+    agree = grade_codes(fp32["joint"], joint) == grade_codes(int8["joint"], joint)
     assert agree.mean() >= 0.95  # measured 0.966 at the default thresholds (bar: 0.99, not met yet)
