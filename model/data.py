@@ -7,9 +7,7 @@ epochs only run the image tower and the fusion.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -17,11 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-from service.taxonomy import CATEGORIES, CATEGORY_CODES, GRADES
+from service.inputs import decode_image
+from service.labelled_data import read_labelled
+from service.settings import Settings
+from service.taxonomy import CATEGORIES, GRADES
+
+MAX_IMAGE_PIXELS: int = Settings.model_fields["max_image_pixels"].default  # the service's bomb limit
 
 IGNORE = -100  # label of an absent modality: no loss
 
@@ -108,79 +110,30 @@ def corpus_samples(seed: int, size: int) -> list[Sample]:
     ]
 
 
-def _grade(value: str | None) -> str | None:
-    """Read a grade as spelled in labelled files ('Safe', 'unsafe', 'Not Safe', '')."""
-    if value is None or not str(value).strip():
-        return None
-    v = str(value).strip().lower().replace("not safe", "unsafe")
-    if v not in GRADES:
-        raise ValueError(f"unknown grade {value!r} (expected one of {GRADES})")
-    return v
-
-
-_CATEGORY_BY_NAME = {code.lower(): slug for slug, code in CATEGORY_CODES.items()}
-
-
-def _categories(value: object) -> tuple[str, ...]:
-    """Read categories given as slugs, codes (C4) or VLSU names ('C4: Self-Harm and Suicide')."""
-    if value is None or value == "":
-        return ()
-    items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
-    out = []
-    for item in items:
-        key = str(item).strip()
-        if not key:
-            continue
-        code = key.split(":")[0].strip().lower()
-        slug = key if key in CATEGORIES else _CATEGORY_BY_NAME.get(code)
-        if slug is None:
-            raise ValueError(f"unknown category {key!r}")
-        out.append(slug)
-    return tuple(dict.fromkeys(out))
-
-
 def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
     """Read a VLSU-layout CSV or a JSONL file of labelled items; return samples and skipped rows.
 
-    Rows whose image file is missing are skipped and counted. Items get a train/val/test split
-    (80/10/10) from a hash of their id unless the file names one in a `split` field.
+    The file is read exactly as `python -m service eval` reads it (service.labelled_data): rows
+    whose image file is missing, or whose labels cannot be read, are skipped and counted. Items
+    get a train/val/test split (80/10/10) from a stable hash of their id.
     """
-    rows: list[dict[str, object]]
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    else:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    samples, skipped = [], 0
-    for n, row in enumerate(rows):
-        uid = str(row.get("uuid") or row.get("id") or n)
-        image = row.get("web_path", row.get("image"))
-        text = row.get("prompt", row.get("text"))
-        image_path = None
-        if image:
-            image_path = Path(str(image))
-            if not image_path.is_absolute():
-                image_path = path.parent / image_path
-            if not image_path.exists():
-                skipped += 1
-                continue
-        joint = _grade(str(row.get("consensus_combined_grade", row.get("joint_grade"))))
-        if joint is None:
-            raise ValueError(f"{path}: row {n} has no joint grade")
-        split = str(row.get("split") or _hash_split(uid, split_seed))
-        samples.append(
-            Sample(
-                uid=uid,
-                split=split,
-                image=image_path,
-                text=str(text) if text else None,
-                image_grade=_grade(row.get("image_grade")) if image_path else None,  # type: ignore[arg-type]
-                text_grade=_grade(row.get("consensus_text_grade", row.get("text_grade"))) if text else None,  # type: ignore[arg-type]
-                joint_grade=joint,
-                categories=_categories(row.get("combined_category", row.get("categories"))),
-            )
+    data = read_labelled(path)
+    samples = [
+        Sample(
+            uid=item.id,
+            split=_hash_split(item.id, split_seed),
+            image=item.image,
+            text=item.text,
+            image_grade=item.image_grade,
+            text_grade=item.text_grade,
+            joint_grade=item.joint_grade,
+            categories=item.categories,
+            emergent=item.emergent,
+            pattern=item.pattern,
         )
-    return samples, skipped
+        for item in data.items
+    ]
+    return samples, len(data.missing_images) + len(data.invalid_rows)
 
 
 def _hash_split(uid: str, seed: int) -> str:
@@ -193,10 +146,8 @@ def _hash_split(uid: str, seed: int) -> str:
 
 
 def load_image(path: Path, size: int) -> np.ndarray:
-    """Load a local image as the service does: EXIF-upright RGB, resized to size x size."""
-    with Image.open(path) as f:
-        upright = ImageOps.exif_transpose(f).convert("RGB")
-        return np.asarray(upright.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    """Load a local image exactly as the service decodes a request's image (no train/serve skew)."""
+    return decode_image(path.read_bytes(), size, MAX_IMAGE_PIXELS)
 
 
 def _render(args: tuple[object, int]) -> np.ndarray:

@@ -1,0 +1,55 @@
+"""User labelled files for training: read as the service's eval reads them, images decoded as it does."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from model.data import file_samples, load_image
+from service.inputs import decode_image
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> None:
+    Image.new("RGB", (40, 30), colour).save(path)
+
+
+def test_jsonl_samples_skip_missing_images_and_bad_rows(tmp_path: Path) -> None:
+    _png(tmp_path / "a.png", (200, 0, 0))
+    rows = [
+        {
+            "id": "a",
+            "image": "a.png",
+            "text": "how much for this one?",
+            "image_grade": "Safe",
+            "text_grade": "safe",
+            "joint_grade": "Unsafe",
+            "categories": ["C15: Human Exploitation"],
+        },
+        {"id": "b", "text": "hello", "text_grade": "safe", "joint_grade": "safe"},
+        {"id": "c", "image": "missing.png", "joint_grade": "safe"},
+        {"id": "d", "text": "x", "joint_grade": "sort of"},
+    ]
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    samples, skipped = file_samples(path)
+    assert [s.uid for s in samples] == ["a", "b"]
+    assert skipped == 2
+    first = samples[0]
+    assert first.image == tmp_path / "a.png" and first.pattern == "S-S-U" and first.emergent
+    assert first.categories == ("human_exploitation",)
+    assert samples[1].image is None and samples[1].image_grade is None
+    assert {s.split for s in samples} <= {"train", "val", "test"}
+    assert file_samples(path)[0] == samples  # the split is stable
+
+
+def test_training_decodes_images_like_the_service(tmp_path: Path) -> None:
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    (tmp_path / "x.jpg").write_bytes(buffer.getvalue())
+    served = decode_image(buffer.getvalue(), 64, 10_000_000)
+    np.testing.assert_array_equal(load_image(tmp_path / "x.jpg", 64), served)
