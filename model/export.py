@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import torch
-from tokenizers import Tokenizer
 
-from model.data import Sample, load_tokenizer, render_images
+from model.data import Sample, render_images
 from model.evaluate import evaluate, handwritten_samples, joint_accuracy
 from model.network import SafetyModel, ScoringModel
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
+from service.batching import collate
+from service.engine import Batch
+from service.inputs import PreparedItem, TextEncoder
 from service.manifest import file_sha256  # the same check the service runs at load
 from service.taxonomy import CATEGORIES, GRADES
 
@@ -88,36 +90,36 @@ def convert_fp16(fp32: Path, path: Path) -> None:
     onnx.save(convert_float_to_float16(model, keep_io_types=True), str(path))
 
 
-def tokenize(tokenizer: Tokenizer, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids and mask padded to the longest text; an absent text is '[CLS] [SEP]'."""
-    encodings = tokenizer.encode_batch([t if t is not None else "" for t in texts])
-    T = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(texts), T), dtype=np.int64)
-    mask = np.zeros((len(texts), T), dtype=np.int64)
-    for row, e in enumerate(encodings):
-        ids[row, : len(e.ids)] = e.ids
-        mask[row, : len(e.ids)] = 1
-    return ids, mask
+def collate_samples(samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
+    """Batch samples (pixels pre-rendered) with the service's own tokenizer and collation."""
+    items = [
+        PreparedItem(
+            pixels=pixels[row] if s.image is not None else None,
+            input_ids=text_encoder.encode(s.text)[0] if s.text is not None else None,
+            text_truncated=False,
+            content_sha256="",
+        )
+        for row, s in enumerate(samples)
+    ]
+    return collate(items, pixels.shape[1], text_encoder.absent_ids())
 
 
 def onnx_predict(
     session: ort.InferenceSession,
     samples: Sequence[Sample],
     pixels: np.ndarray,
-    tokenizer: Tokenizer,
+    text_encoder: TextEncoder,
     batch: int = 64,
 ) -> dict[str, np.ndarray]:
-    """Run an exported graph over samples (pixels pre-rendered) and return per-head scores."""
+    """Run an exported graph over samples, fed exactly as the service feeds it; return per-head scores."""
     parts: list[list[np.ndarray]] = [[], [], [], []]
     for start in range(0, len(samples), batch):
-        chunk = samples[start : start + batch]
-        ids, mask = tokenize(tokenizer, [s.text for s in chunk])
-        present = np.array([[s.image is not None, s.text is not None] for s in chunk], dtype=np.float32)
+        b = collate_samples(samples[start : start + batch], pixels[start : start + batch], text_encoder)
         feeds = {
-            "pixels": pixels[start : start + batch],
-            "input_ids": ids,
-            "attention_mask": mask,
-            "present": present,
+            "pixels": b.pixels,
+            "input_ids": b.input_ids,
+            "attention_mask": b.attention_mask,
+            "present": b.present,
         }
         for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
             part.append(out.astype(np.float32))
@@ -166,7 +168,7 @@ def export(
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
     shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
     cpu_variant = "int8" if "int8" in variants else "fp32"
-    tokenizer = load_tokenizer(out / "tokenizer.json", cfg.max_tokens)
+    tokenizer = TextEncoder(out / "tokenizer.json", cfg.max_tokens)
 
     # figures of the shipped files themselves, on the held-out split
     train_cfg = TrainConfig(**ckpt["train_config"])

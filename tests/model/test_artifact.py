@@ -66,29 +66,26 @@ def test_figures_meet_the_bar(manifest: dict[str, Any]) -> None:
 
 def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str, Any]) -> None:
     """Re-export fp32 from the shipped checkpoint: torch parity, and int8 grades agree on the test split."""
-    from tokenizers import Tokenizer
-
     from model.data import render_images
-    from model.export import export_fp32, onnx_predict, session
+    from model.export import collate_samples, export_fp32, onnx_predict, session
     from model.train import TrainConfig, load_checkpoint, load_samples
     from service.evaluation import grade_codes
+    from service.inputs import TextEncoder
     from service.policy import GradeThresholds
 
     model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
     export_fp32(model, tmp_path / "fp32.onnx")
     samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][::4]  # every 4th: 900 items
     pixels = render_images(samples, model.config.image_size).numpy()
-    tokenizer = Tokenizer.from_file(str(ARTIFACT / "tokenizer.json"))
-    fp32 = onnx_predict(session(tmp_path / "fp32.onnx"), samples, pixels, tokenizer)
-    int8 = onnx_predict(session(ARTIFACT / manifest["variants"]["int8"]["file"]), samples, pixels, tokenizer)
+    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
+    fp32 = onnx_predict(session(tmp_path / "fp32.onnx"), samples, pixels, text_encoder)
+    int8 = onnx_predict(
+        session(ARTIFACT / manifest["variants"]["int8"]["file"]), samples, pixels, text_encoder
+    )
 
-    head = samples[:32]
-    from model.export import tokenize
-
-    ids, mask = tokenize(tokenizer, [s.text for s in head])
-    present = torch.tensor([[s.image is not None, s.text is not None] for s in head], dtype=torch.float32)
+    b = collate_samples(samples[:32], pixels[:32], text_encoder)
     with torch.no_grad():
-        out = model(torch.from_numpy(pixels[:32]), torch.from_numpy(ids), torch.from_numpy(mask), present)
+        out = model(*(torch.from_numpy(x) for x in (b.pixels, b.input_ids, b.attention_mask, b.present)))
     np.testing.assert_allclose(fp32["joint"][:32], out["joint"].softmax(-1).numpy(), atol=1e-4)
 
     joint = GradeThresholds(**manifest["thresholds"]["joint"])

@@ -11,8 +11,9 @@ import torch
 
 from model.config import ModelConfig
 from model.data import render_images
-from model.export import export, onnx_predict, session, tokenize
+from model.export import collate_samples, export, onnx_predict, session
 from model.train import TrainConfig, load_checkpoint, load_samples, train
+from service.inputs import TextEncoder
 from service.manifest import Bundle
 
 
@@ -44,14 +45,12 @@ def test_fp32_graph_matches_torch(tiny_run: tuple[Path, Path]) -> None:
     model, ckpt = load_checkpoint(checkpoint)
     samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:48]
     pixels = render_images(samples, model.config.image_size, workers=1).numpy()
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(artifact / "tokenizer.json"))
-    onnx_scores = onnx_predict(session(artifact / "model.fp32.onnx"), samples, pixels, tokenizer, batch=16)
-    ids, mask = tokenize(tokenizer, [s.text for s in samples])
-    present = torch.tensor([[s.image is not None, s.text is not None] for s in samples], dtype=torch.float32)
+    text_encoder = TextEncoder(artifact / "tokenizer.json", model.config.max_tokens)
+    onnx_scores = onnx_predict(session(artifact / "model.fp32.onnx"), samples, pixels, text_encoder, batch=16)
+    b = collate_samples(samples, pixels, text_encoder)
+    inputs = (b.pixels, b.input_ids, b.attention_mask, b.present)
     with torch.no_grad():
-        out = model(torch.from_numpy(pixels), torch.from_numpy(ids), torch.from_numpy(mask), present)
+        out = model(*(torch.from_numpy(x) for x in inputs))
     torch_scores = {
         "image": out["image"].softmax(-1),
         "text": out["text"].softmax(-1),
