@@ -6,8 +6,12 @@ import argparse
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.config import ModelConfig
+
+if TYPE_CHECKING:
+    from model.train import TrainConfig
 
 DEFAULT_NAME = "glyph-minilm"
 DEFAULT_ARTIFACT = Path(__file__).parent / "artifacts" / DEFAULT_NAME
@@ -41,7 +45,7 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
     p.add_argument("--variants", default="int8,fp16", help="comma list of fp32,int8,fp16")
 
 
-def _configs(args: argparse.Namespace) -> tuple[ModelConfig, object]:
+def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     from model.image_tower import CLIP_MEAN, CLIP_STD
     from model.train import TrainConfig
 
@@ -95,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 
     variants = [v for v in getattr(args, "variants", "").split(",") if v]
     if args.command == "train":
-        train(*_configs(args))  # type: ignore[arg-type]
+        train(*_configs(args))
     elif args.command == "export":
         export(Path(args.checkpoint), Path(args.artifact), args.name, variants)
     else:
-        checkpoint = train(*_configs(args))  # type: ignore[arg-type]
+        checkpoint = train(*_configs(args))
         export(checkpoint, Path(args.artifact), args.name, variants)
     return 0
 
