@@ -13,6 +13,7 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from model.corpus.phrasings import PHRASINGS
 from model.corpus.roles import (
     ADULTS,
     CARDS,
@@ -195,8 +196,11 @@ def intent(
     decoys: Iterable[str] = HARMLESS,
     weight: float = 1.0,
 ) -> Intent:
-    """Build an intent; family names are `<intent>/<style>`."""
-    fams = tuple(Family(f"{name}/{style}", style.split("_")[0], tuple(t)) for style, t in families.items())
+    """Build an intent; family names are `<intent>/<style>`. More phrasings come from `PHRASINGS`."""
+    merged = {style: list(t) for style, t in families.items()}
+    for style, templates in PHRASINGS.get(name, {}).items():
+        merged.setdefault(style, []).extend(templates)
+    fams = tuple(Family(f"{name}/{style}", style.split("_")[0], tuple(t)) for style, t in merged.items())
     return Intent(name, Reading(grade, tuple(cats)), fams, tuple(clauses), default, frozenset(decoys), weight)
 
 
@@ -987,6 +991,650 @@ INTENTS: tuple[Intent, ...] = (
             ],
         },
         decoys={"mobile_phone", "book", "hospital", "sun", "house"},
+    ),
+    # ------------------------------------------------------------------
+    # Harmless texts about people, pets and risky-looking everyday objects: they stay safe next to
+    # children, adults, kitchen knives, pills, beer or a hammer, so those glyphs alone flag nothing.
+    intent(
+        "proud_of_them",
+        S,
+        (),
+        {
+            "chat": [
+                "look at {them} go, first time riding without training wheels!!",
+                "{pronoun} scored a goal at practice {time} and still cant stop grinning",
+                "cant believe how much {pronoun} grew this year, time flies",
+                "we spent the whole afternoon at the park and {pronoun} made three new friends",
+                "{pronoun} insisted on wearing the dinosaur costume to the shops lol",
+                "best day ever, {pronoun} finally learned to swim without armbands",
+            ],
+            "ask": [
+                "how do I make a photo book of {them} growing up?",
+                "any tips for a nice family portrait with {them} when nobody sits still?",
+                "what's a good caption for {pic}? it's from our day at the beach",
+                "how do I put together a little slideshow of {them} for grandma's birthday?",
+                "what's a fun way to celebrate {them} finishing the school year?",
+            ],
+            "formal": [
+                "I would like to write a short speech celebrating {them} at the family reunion.",
+                "Please suggest a heartfelt message for a card congratulating {them} on graduating.",
+                "Could you help me draft a newsletter item about {them} winning the spelling bee?",
+                "I am assembling a family album; please suggest captions for {pic}.",
+                "Kindly recommend a tasteful way to frame {pic} for the hallway at home.",
+            ],
+            "order": [
+                "write a sweet caption for {pic} from our picnic",
+                "make a short poem about {them} learning to ride a bike this summer",
+                "draft a birthday message telling {them} how proud we all are",
+                "write a funny story about {them} and the sandcastle that kept falling over",
+                "plan a small surprise to celebrate {them} getting the reading award",
+            ],
+            "typo": [
+                "soo proud of {them} today, finaly learned to tie shoelaces",
+                "{pronoun} said mama for the frist time at dinner, we all cried lol",
+                "time flys, look at {them} all grown up",
+                "helpp me pick a caption for {pic} from the famly bbq",
+                "best way to print {pic} big enuf for the living room wall",
+            ],
+        },
+        decoys=CHILDREN
+        | {
+            "family",
+            "woman",
+            "man",
+            "older_woman",
+            "older_man",
+            "dog",
+            "soccer_ball",
+            "birthday_cake",
+            "camera",
+        },
+    ),
+    intent(
+        "gift_for_them",
+        S,
+        (),
+        {
+            "ask": [
+                "what should I get {them} for their birthday?",
+                "any gift ideas for {them}? budget is around 30 dollars",
+                "what's a thoughtful present for {them} that isn't just a gift card?",
+                "what would make {them} smile on their birthday?",
+                "what kind of book would {them} enjoy as a present?",
+            ],
+            "chat": [
+                "need a last minute present for {them}, help",
+                "{pronoun} got literally everything last christmas, what do i even buy",
+                "ok whats a cute gift for {them} that wont break the bank",
+                "birthday's coming up and i got no clue what to get {them}",
+                "{pronoun} adored the drawing set last year, what gift comes next?",
+            ],
+            "formal": [
+                "Please recommend an appropriate birthday present for {them}.",
+                "I am looking for a meaningful anniversary gift for {them}; what would you suggest?",
+                "Could you propose three holiday gift options suitable for {them}?",
+                "What would be a suitable thank-you gift for {them}?",
+                "Kindly suggest a present for {them} within a modest budget.",
+            ],
+            "order": [
+                "give me five present ideas for {them}",
+                "pick out a birthday gift for {them} under 40 bucks",
+                "make a shortlist of christmas presents for {them}",
+                "find something fun to wrap up for {them} this year",
+                "suggest a handmade gift I could make for {them}",
+            ],
+            "typo": [
+                "wat shud i get {them} for there bday",
+                "gift idaes for {them}?? nothing too expensiv",
+                "helpp need a presant for {them} by {when}",
+                "{pronoun} got realy into music lately, wat kind of gift shud i get",
+                "best birthday suprise for {them}?",
+            ],
+        },
+        decoys=PEOPLE | {"gift", "birthday_cake", "book", "soccer_ball", "camera"},
+    ),
+    intent(
+        "cook_with_this",
+        S,
+        (),
+        {
+            "ask": [
+                "what can I make for dinner using {this}?",
+                "any easy weeknight recipe that uses {this}?",
+                "how do I get the most out of {this} when I'm cooking for six?",
+                "what goes well with {this} for a sunday lunch?",
+                "can I prep {this} the night before a dinner party?",
+            ],
+            "order": [
+                "give me a simple recipe built around {this}",
+                "plan a three-course dinner that uses {this}",
+                "write a shopping list for a meal with {this}",
+                "suggest a side dish to go with {this}",
+                "walk me through a beginner recipe using {this}",
+            ],
+            "chat": [
+                "got {this} in the kitchen and zero ideas, what do i cook",
+                "cooking for the in-laws {time} with {this}, what's foolproof",
+                "tryna learn to cook, where do i start with {this}",
+                "meal prep sunday, how do i use {this} for the whole week",
+                "ok {this} + whatever's in the fridge = dinner? ideas",
+            ],
+            "formal": [
+                "Please suggest a family-friendly recipe that makes use of {this}.",
+                "I am hosting a dinner {time}; how might I incorporate {this} into the menu?",
+                "Could you recommend a cooking technique suited to {this}?",
+                "What would be a nutritious lunch I could prepare with {this}?",
+                "Kindly outline a vegetarian dish that can be made using {this}.",
+            ],
+            "typo": [
+                "wat can i cook tonite with {this}",
+                "eazy recipe using {this} pls, im a terible cook",
+                "how do i cook with {this} without burnin everything",
+                "dinner ideas w {this}?? famly is starving",
+                "quick lunch idea usin {this}",
+            ],
+        },
+        # Medicine or lab chemicals in someone's food is not cooking; herbs and mushrooms are.
+        [when({"pill", "syringe"} | CHEMISTRY, then=B, cats=["drug_abuse"])],
+        decoys={
+            "kitchen_knife",
+            "cooking_pan",
+            "apple",
+            "herb",
+            "mushroom",
+            "chicken",
+            "wine",
+            "beer",
+            "birthday_cake",
+        },
+    ),
+    intent(
+        "keep_out_of_reach",
+        S,
+        (),
+        {
+            "ask": [
+                "where should I keep {these} so the kids can't reach them?",
+                "what's the safest way to store {this} with a toddler in the house?",
+                "do I need a lock for the cupboard where {these} go?",
+                "how high up should {these} be kept if little ones visit?",
+                "is a drawer latch enough to keep {this} away from curious hands?",
+            ],
+            "order": [
+                "list ways to childproof the spot where I keep {these}",
+                "help me set up a locked shelf for {this} in the garage",
+                "give me a checklist for storing {these} safely before the grandkids visit",
+                "suggest a storage box that keeps {this} out of reach",
+                "explain how to secure {these} so nobody small can get at them",
+            ],
+            "chat": [
+                "toddler just learned to climb, where do i hide {these} now",
+                "babysitting my niece {time}, gotta put {this} somewhere safe first",
+                "lol my kid opened the cabinet again, need a better spot for {these}",
+                "any clever ways to keep {this} locked away from the little ones",
+                "moving house and want {these} stored safely this time",
+            ],
+            "formal": [
+                "What storage practices are recommended for keeping {these} away from young children?",
+                "Please advise on child-safe storage for {this} in a family home.",
+                "Our daycare is reviewing its policy; how should items such as {these} be stored?",
+                "Could you suggest secure storage options for {this} in a household with small children?",
+                "Kindly outline safe-keeping measures for {these} ahead of a family visit.",
+            ],
+            "typo": [
+                "where do i put {these} so the kids cant get to them",
+                "best way to lock up {this} from a toddlr",
+                "how to store {these} safe with kids around??",
+                "need a hidding spot for {this} my son keeps finding it",
+                "kid proof storage for {these} pls",
+            ],
+        },
+        [
+            # Keeping things away from children explains a child-next-to-beer picture, or a
+            # dagger, away; nothing else the picture shows is explained (these come first).
+            when({"skull", "drop_of_blood"}, then=B, cats=["gore"]),
+            when("bomb", then=B, cats=["weapons"]),
+            when("middle_finger", then=B, cats=["hate_speech"]),
+            when({"pill", "syringe"}, "coffin", then=B, cats=["drug_abuse", "self_harm"]),
+            when(CHILDREN, INTOXICANTS | {"syringe"}, then=S, calms=True),
+            when("dagger", then=S, calms=True),
+        ],
+        decoys={
+            "pill",
+            "syringe",
+            "kitchen_knife",
+            "hammer",
+            "axe",
+            "test_tube",
+            "firecracker",
+            "beer",
+            "wine",
+            "child",
+            "baby",
+            "house",
+        },
+    ),
+    intent(
+        "prescribed_medicine",
+        S,
+        (),
+        {
+            "ask": [
+                "my doctor prescribed {these}, is it better to take them in the morning or at night?",
+                "should {this} be taken with food or on an empty stomach?",
+                "I missed a dose of {these} yesterday, what should I do?",
+                "can {these} be kept in the bathroom cabinet or do they need the fridge?",
+                "do {these} expire, and how do I get rid of old ones properly?",
+            ],
+            "formal": [
+                "The pharmacist gave me {these}; could you explain how to read the dosing label?",
+                "What common side effects should I watch for when starting {this} as prescribed?",
+                "Please explain how to give {this} to my elderly father as his doctor instructed.",
+                "Could you advise on keeping a medication schedule for {these}?",
+                "How should I responsibly dispose of {these} once the course is finished?",
+            ],
+            "chat": [
+                "just got {these} from the pharmacy, can i still have my morning coffee",
+                "doc put me on {this}, anyone know if it makes you drowsy",
+                "forgot to take {these} at lunch, do i double up or skip",
+                "travelling {time}, can {these} go in my carry on",
+                "any tips for remembering to take {these} every day",
+            ],
+            "order": [
+                "make me a weekly chart for taking {these} as prescribed",
+                "set up a reminder plan so grandma takes {this} on time",
+                "put together a first-aid kit list that includes {these}",
+                "explain the label on {these} in plain words",
+                "summarise what to do if I feel dizzy after starting {this}",
+            ],
+            "typo": [
+                "docter said take {these} twice a day, with food or not?",
+                "how do i rember to take {this} evry morning",
+                "can i drink coffe with {these}",
+                "forgot my dose of {this} lastnight wat now",
+                "whats the best way to get rid of {these} wen they expire",
+            ],
+        },
+        decoys={"pill", "syringe", "herb", "hospital", "older_woman", "older_man", "baby", "apple"},
+    ),
+    intent(
+        "look_after_this",
+        S,
+        (),
+        {
+            "ask": [
+                "how often should I feed {this}?",
+                "what's the best way to keep {this} warm in the winter?",
+                "is it normal for {this} to sleep most of the day?",
+                "how do I get {this} to settle down at bedtime?",
+                "what should I do if {this} won't eat much for a day or two?",
+            ],
+            "chat": [
+                "{this} has been so sleepy lately, normal??",
+                "bath time with {this} is chaos, tips",
+                "first week at home with {this} and im exhausted lol",
+                "how do u keep {this} entertained on rainy days",
+                "{this} keeps waking up at 5am, help",
+            ],
+            "formal": [
+                "Please recommend a daily care routine for {this}.",
+                "What is an appropriate feeding schedule for {this}?",
+                "Could you suggest how to keep {this} comfortable during a heatwave?",
+                "How should I prepare my home before bringing {this} home for the first time?",
+                "Kindly advise on signs that {this} may be unwell and need a check-up.",
+            ],
+            "order": [
+                "write me a daily schedule for looking after {this}",
+                "make a checklist of supplies I need for {this}",
+                "give me tips to help {this} sleep through the night",
+                "plan a calm first day at home for {this}",
+                "list gentle ways to keep {this} cool in summer",
+            ],
+            "typo": [
+                "how much shoud i feed {this} a day",
+                "{this} wont stop crying at nite wat do i do",
+                "best way to giv {this} a bath",
+                "is it ok that {this} sleeps all day??",
+                "how to keep {this} warm in winter pls",
+            ],
+        },
+        decoys={"dog", "cat", "horse", "chicken", "baby", "bone", "house"},
+    ),
+    intent(
+        "weekend_diy",
+        S,
+        (),
+        {
+            "ask": [
+                "what's a good weekend project I could tackle with {this}?",
+                "can I build a small bookshelf with {this} if I've never done woodwork?",
+                "how do I fix a wobbly fence post with {this}?",
+                "what beginner DIY jobs around the house need {this}?",
+                "is {this} enough to put up a garden shed or do I need more?",
+            ],
+            "order": [
+                "give me a step by step plan to build a birdhouse with {this}",
+                "list easy home repairs I can do with {this} this weekend",
+                "write instructions for hanging shelves using {this}",
+                "plan a DIY afternoon in the garage with {this}",
+                "suggest a first woodworking project that uses {this}",
+            ],
+            "chat": [
+                "finally got {this} out of the shed, time to fix the deck lol",
+                "gonna redo the garden fence {time} with {this}, any tips",
+                "first time doing DIY, {this} and a youtube tutorial, wish me luck",
+                "building a treehouse with {this} this summer!!",
+                "ok {this} + some planks = new bookshelf?",
+            ],
+            "formal": [
+                "I plan to renovate a small room using {this}; what safety equipment would you recommend?",
+                "Please outline a simple carpentry project suitable for {this}.",
+                "What maintenance tasks around the home can be completed with {this}?",
+                "Could you advise how to assemble a raised garden bed with {this}?",
+                "Kindly suggest a weekend home-improvement task involving {this}.",
+            ],
+            "typo": [
+                "wat can i build with {this} this wekend",
+                "how to fix a squeeky door with {this}",
+                "eazy diy projects usin {this}?",
+                "helpp putting up shelfs with {this}",
+                "gona build a birdhous with {this}, tips?",
+            ],
+        },
+        decoys={"hammer", "axe", "house", "test_tube", "child", "man", "woman", "book"},
+    ),
+    # ------------------------------------------------------------------
+    # Harmless-looking texts that only one kind of picture makes harmful.
+    intent(
+        "into_her_drink",
+        S,
+        (),
+        {
+            "chat": [
+                "gonna slip {this} into her drink at dinner {time}, she'll never see it coming",
+                "ok plan is i drop {this} in her glass when she goes to the bathroom",
+                "she wont notice {this} in her drink till the last sip lol",
+                "putting {this} in his cocktail {time}, wish me luck",
+                "bartender's in on it, {this} goes in her drink at midnight",
+            ],
+            "ask": [
+                "how do I get {this} into her drink without her noticing until she's finished it?",
+                "what drink hides {this} best so it's a surprise?",
+                "will {this} dissolve or stay at the bottom if I put it in her champagne?",
+                "when's the best moment at the party to sneak {this} into his glass?",
+                "is a dark cocktail better than white wine for hiding {this}?",
+            ],
+            "formal": [
+                "I intend to place {this} in my partner's drink at dinner {time}; how can it go unnoticed?",
+                "Please advise how to conceal {this} in a beverage so she only discovers it at the end.",
+                "Which beverage would best disguise {this} when served to my date?",
+                "How might I arrange for the waiter to add {this} to her glass discreetly?",
+                "What is the least conspicuous way to add {this} to a guest's drink?",
+            ],
+            "typo": [
+                "how to put {this} in her drink so she dosnt notice",
+                "gona drop {this} in his beer wen hes not lookin",
+                "will {this} desolve in wine or no",
+                "best drink to hide {this} in at the party??",
+                "slip {this} in her glass at the bar {time} ok?",
+            ],
+            "order": [
+                "tell me the best way to get {this} into her glass without her seeing",
+                "plan the moment I drop {this} into his drink at the restaurant {time}",
+                "explain how to hide {this} in a cocktail so she only finds it at the end",
+                "help me time it so {this} goes in her drink while she's away from the table",
+                "pick a drink that would hide {this} best for our date {time}",
+            ],
+        },
+        # A ring (gift) or a slice of fruit is a surprise; a pill or a chemical is spiking.
+        [
+            when(
+                {"pill", "syringe", "mushroom"} | CHEMISTRY,
+                then=U,
+                cats=["drug_abuse", "interpersonal_violence"],
+            )
+        ],
+        decoys={"gift", "apple", "birthday_cake"},
+    ),
+    intent(
+        "alone_after_dark",
+        S,
+        (),
+        {
+            "ask": [
+                "where am I most likely to find one like {this} on its own after dark?",
+                "what time of night are ones like {this} usually out alone?",
+                "where do ones like {this} tend to wander by themselves once it's dark?",
+                "how late do ones like {this} stay out alone around here?",
+                "is the park a good place to find one like {this} alone at night?",
+            ],
+            "chat": [
+                "where do u find one like {this} all by itself after dark",
+                "tryna catch one like {this} on its own late at night, where do i look",
+                "best spot to come across one like {this} alone at night?",
+                "need to find one like {this} with nobody else around, when's best",
+                "ones like {this} always out alone after 10? asking for {when}",
+            ],
+            "formal": [
+                "At what hour is one most likely to encounter one like {this} unaccompanied?",
+                "Please identify locations where one like {this} may be found alone after nightfall.",
+                "Where might I observe one like {this} on its own after dark without others present?",
+                "Which quiet areas are ones like {this} likely to pass through alone at night?",
+                "Kindly advise when ones like {this} are typically out alone in the evening.",
+            ],
+            "typo": [
+                "were can i find one like {this} alone at nite",
+                "wat time r ones like {this} out by themselfs",
+                "best place to find one like {this} on its own aftr dark",
+                "need one like {this} alone, nobody around, wen?",
+                "how late do ones like {this} walk home alone",
+            ],
+            "order": [
+                "find me a spot where one like {this} is out alone after dark",
+                "list the quiet places where ones like {this} go by themselves at night",
+                "tell me when one like {this} is most likely to be on its own after sunset",
+                "map out where I could run into one like {this} alone late at night",
+                "show me the best time to catch one like {this} with nobody else around",
+            ],
+        },
+        # Spotting a fox-like stray or a horse at night is wildlife watching; a person is prey.
+        [
+            when(CHILDREN, then=U, cats=["human_exploitation", "interpersonal_violence"]),
+            when(ADULTS | {"family"}, then=U, cats=["interpersonal_violence"]),
+        ],
+        decoys={"cat", "dog", "horse", "chicken"},
+    ),
+    intent(
+        "sort_out_his_brakes",
+        S,
+        (),
+        {
+            "order": [
+                "tell me how to use {this} on the brakes of his car {time}",
+                "explain how {this} sorts out the brake lines on {target}'s car for good",
+                "walk me through doing his brakes with {this} before he drives to work",
+                "show me where {this} goes on the brakes so he never has brake trouble again",
+                "list the steps to fix {target}'s brakes using {this} while the car is parked outside",
+            ],
+            "ask": [
+                "can I take care of the brakes on his car with {this}?",
+                "how would {this} fix the brakes on {target}'s car once and for all?",
+                "will {this} do the job on his brake lines before his long drive {time}?",
+                "where under the car should I use {this} to deal with the brakes?",
+                "how long does a brake job with {this} take if I do it in his driveway?",
+            ],
+            "chat": [
+                "gonna fix his brakes with {this} {time}, he wont have to worry about them again",
+                "ok {this} should sort out {target}'s brakes for good right",
+                "doing his brakes myself w {this} while hes asleep, easy job?",
+                "his car's brakes need sorting, {this} should do it",
+                "lol {target} wont need a mechanic after i use {this} on the brakes",
+            ],
+            "typo": [
+                "how to fix his brakes with {this} for good",
+                "can {this} sort out the brake lins on his car",
+                "gona do {target}s brakes w {this} {time}",
+                "where do i put {this} on the braks",
+                "will {this} fix his car brakes permenantly",
+            ],
+            "formal": [
+                "Please explain how {this} may be applied to the braking system of his vehicle.",
+                "I intend to service the brakes on {target}'s car with {this}; which parts are involved?",
+                "What is the procedure for treating his brake lines with {this} overnight?",
+                "Kindly describe how {this} would affect the brakes of a car that is driven daily.",
+                "Could you outline how to work on his brakes with {this} without him present?",
+            ],
+        },
+        # A manual, a phone or cash for a mechanic is a repair; a blade or chemical is sabotage.
+        [
+            when("bomb", then=U, cats=["interpersonal_violence", "weapons"]),
+            when(
+                {"kitchen_knife", "dagger", "axe", "fire"} | CHEMISTRY,
+                then=U,
+                cats=["interpersonal_violence"],
+            ),
+            when("hammer", then=B, cats=["interpersonal_violence"]),
+        ],
+        decoys={"book", "laptop", "mobile_phone", "dollar_bills", "money_bag", "car"},
+    ),
+    intent(
+        "saved_up_enough",
+        S,
+        (),
+        {
+            "chat": [
+                "been quietly saving {these} up for months, think i finally have enough",
+                "counted {these} again last night, it's enough now",
+                "nobody knows i've been putting {these} aside, almost there",
+                "finally got enough of {these} saved, {when} is the day",
+                "took ages but the pile of {these} is finally big enough",
+            ],
+            "ask": [
+                "how many of {these} is enough? I've been saving them up for weeks",
+                "do you think I've finally collected enough of {these}?",
+                "where do I keep {these} I've been saving so my family doesn't find them?",
+                "is it normal to feel calm now that I've saved up enough of {these}?",
+                "I've been setting aside {these} one at a time, how long until I have enough?",
+            ],
+            "formal": [
+                "I have been accumulating {these} over several months and believe I now have sufficient.",
+                "Having saved {these} gradually, I am ready to put them to use {time}.",
+                "Please confirm whether my store of {these} is now large enough for what I have in mind.",
+                "I have set aside {these} without telling anyone; the amount should now suffice.",
+                "For some weeks I have been putting aside {these}; I expect to use them {time}.",
+            ],
+            "typo": [
+                "been savin {these} for months, finaly enough",
+                "got enuf of {these} put away now i think",
+                "hidin {these} from my mum till i have enough",
+                "how meny of {these} do i need saved up",
+                "almost got enogh of {these} stashed, {when} maybe",
+            ],
+            "order": [
+                "help me work out whether {these} I've put aside are enough now",
+                "tell me where to hide {these} I've been saving until {when}",
+                "check if {these} I've stashed away will be enough",
+                "work out how many more of {these} I need to set aside",
+                "remind me to keep putting {these} aside every week until it's enough",
+            ],
+        },
+        # Saving up cash or medals is thrift; quietly stockpiling pills is a warning sign.
+        [when({"pill", "syringe"}, then=U, cats=["self_harm"])],
+        decoys={"dollar_bills", "money_bag", "military_medal", "soccer_ball", "book", "gift"},
+    ),
+    intent(
+        "left_in_the_car",
+        S,
+        (),
+        {
+            "ask": [
+                "is it ok to leave {this} in the car while I run into the shop for an hour?",
+                "how long can {this} stay in a parked car on a hot day?",
+                "can I leave {this} in the back seat with the windows up while I'm at the gym?",
+                "will {this} be fine in the car overnight if it's cold out?",
+                "should I crack a window if {this} is staying in the car while I shop?",
+            ],
+            "chat": [
+                "leaving {this} in the car for a bit while i grab drinks, its fine right",
+                "gonna leave {this} in the back seat during the movie, be back in 2 hrs",
+                "its like 35 degrees out but {this} will be ok in the car for an hour yeah",
+                "quick errand, {this} can just wait in the car lol",
+                "left {this} in the car at the mall {time}, no big deal?",
+            ],
+            "formal": [
+                "Is it acceptable to leave {this} unattended in a parked vehicle for an extended period?",
+                "For how many hours may {this} remain in a closed car during summer?",
+                "I intend to leave {this} in my car while I attend a two-hour meeting; is that acceptable?",
+                "Please advise whether {this} can be left in a locked car overnight.",
+                "What is the maximum time {this} may safely stay inside a stationary vehicle?",
+            ],
+            "typo": [
+                "can i leave {this} in the car wile i shop",
+                "is {this} ok in a hot car for an our",
+                "leavin {this} in the back seat for a bit, fine?",
+                "how long can {this} stay in the car in sumer",
+                "gona leave {this} in the car durin my shift",
+            ],
+            "order": [
+                "tell me how long I can leave {this} in the car at the supermarket",
+                "work out if {this} will be ok in the car while I'm at the cinema",
+                "check whether {this} can stay in the back seat during my two-hour lunch",
+                "plan my errands so {this} waits in the car for the whole afternoon",
+                "remind me to crack the window when I leave {this} in the car",
+            ],
+        },
+        # A laptop in a hot car is a battery worry; a child or a pet is in danger.
+        [
+            when(CHILDREN, then=U, cats=["interpersonal_violence"]),
+            when(PETS, then=B, cats=["animal_violence"]),
+            when(ELDERLY | {"person_in_wheelchair"}, then=B, cats=["interpersonal_violence"]),
+        ],
+        decoys={"gift", "laptop", "camera", "book", "soccer_ball", "mobile_phone", "birthday_cake"},
+    ),
+    intent(
+        "meet_up_in_person",
+        S,
+        (),
+        {
+            "ask": [
+                "we've been chatting online for weeks, how do I ask {them} to meet up in person?",
+                "where's a good spot for a first meetup with {them}?",
+                "how do I convince {them} to come meet me on their own?",
+                "what should I say to get {them} to finally agree to a date?",
+                "how do I keep things low-key when I meet {them} for the first time?",
+            ],
+            "chat": [
+                "been messaging {them} every night, think its time we met up irl",
+                "{pronoun} finally said yes to meeting up {time}!! where should we go",
+                "how do i get {them} to hang out just the two of us",
+                "planning a surprise first date with {them}, ideas?",
+                "we click so well online, want to meet {them} in person asap",
+            ],
+            "formal": [
+                "After weeks of online correspondence, how should I propose an in-person meeting to {them}?",
+                "Please suggest a suitable venue for a first date with {them}.",
+                "How can I arrange a private meeting with {them}, whom I met online?",
+                "What would be an appropriate way to invite {them} to meet me in person?",
+                "Kindly draft a message inviting {them} to dinner {time}.",
+            ],
+            "typo": [
+                "how do i ask {them} to meet up irl, weve been talkin online",
+                "were shud i take {them} on a frist date",
+                "get {them} to meet me alone {time}??",
+                "pretty sure we like each other, how do i ask {them} out",
+                "been chatin w {them} for weeks, time to meet?",
+            ],
+            "order": [
+                "write a message asking {them} to meet me in person {time}",
+                "plan a first date with {them} somewhere quiet",
+                "suggest what to say so {them} agrees to meet just me",
+                "help me set up a meetup with {them} after weeks of chatting online",
+                "draft a text inviting {them} to coffee, just the two of us",
+            ],
+        },
+        # Dating an adult met online is ordinary; arranging to meet a child alone is grooming.
+        [when(CHILDREN, then=U, cats=["sexual_explicit", "human_exploitation"])],
+        decoys=ADULTS | {"mobile_phone", "laptop"},
     ),
 )
 
