@@ -1,16 +1,17 @@
-"""Admin: bearer-token auth (constant-time) and policy reloads, by endpoint or by SIGHUP."""
+"""Admin: bearer-token auth (constant-time) and policy reloads, by endpoint, SIGHUP or file change."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
 from service.errors import AdminDisabled, ErrorReply, Unauthorized, reply_for
-from service.policy_store import ReloadResult
+from service.policy_store import ReloadResult, directory_fingerprint
 from service.schemas import ReloadResponse, error_responses
 from service.state import ServiceState, app_service
 
@@ -84,6 +85,24 @@ def reload_on_signal(state: ServiceState, tasks: set[asyncio.Task[None]]) -> Non
     task = asyncio.get_running_loop().create_task(run(), name="policy-reload")
     tasks.add(task)  # keep a reference until it finishes
     task.add_done_callback(tasks.discard)
+
+
+async def watch_policy_files(state: ServiceState, directory: Path, interval_s: float) -> None:
+    """Reload whenever the policy files change (checked every `interval_s`); errors are logged.
+
+    A bad edit is rejected once and the old policies keep serving; the next change is tried again.
+    """
+    seen = await asyncio.to_thread(directory_fingerprint, directory)
+    while True:
+        await asyncio.sleep(interval_s)
+        now = await asyncio.to_thread(directory_fingerprint, directory)
+        if now == seen:
+            continue
+        seen = now
+        try:
+            await reload_policies(state, trigger="file")
+        except Exception:
+            pass  # already logged with the file and field that failed
 
 
 def publish_policies(state: ServiceState) -> None:

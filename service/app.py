@@ -53,11 +53,17 @@ def create_app(
         loop = asyncio.get_running_loop()
         if reload_on_sighup:
             loop.add_signal_handler(signal.SIGHUP, admin.reload_on_signal, state, reloads)
+        directory = state.policies.directory
+        if directory is not None and settings.policy_watch_s > 0:
+            watch = admin.watch_policy_files(state, directory, settings.policy_watch_s)
+            reloads.add(asyncio.create_task(watch, name="policy-watch"))
         try:
             yield
         finally:
             if reload_on_sighup:
                 loop.remove_signal_handler(signal.SIGHUP)
+            for task in reloads:
+                task.cancel()
             state.ready = False
             state.metrics.ready.set(0)
             warming.cancel()

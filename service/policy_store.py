@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -15,7 +16,14 @@ from pydantic import ValidationError
 from service.errors import NoPolicyDirectory, UnknownPolicy, UnprocessableInput
 from service.policy import Policy, builtin_policy
 
-__all__ = ["PolicyLoadError", "PolicyStore", "UnknownPolicy", "load_policies", "load_policy_file"]
+__all__ = [
+    "PolicyLoadError",
+    "PolicyStore",
+    "UnknownPolicy",
+    "directory_fingerprint",
+    "load_policies",
+    "load_policy_file",
+]
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 DEFAULT_POLICY = "default"
@@ -90,13 +98,32 @@ def load_policy_file(path: Path) -> Policy:
     return parse_policy(data, str(path), expected_name=path.stem)
 
 
+def _policy_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in POLICY_SUFFIXES and p.is_file())
+
+
+def directory_fingerprint(directory: Path) -> str:
+    """Return a digest of the policy files' names and contents ("" when the directory is missing).
+
+    Contents, not modification times: a Kubernetes ConfigMap update swaps a symlink, and an editor
+    may save twice within one mtime tick.
+    """
+    digest = hashlib.sha256()
+    try:
+        for path in _policy_files(directory):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
 def load_policy_dir(directory: Path) -> dict[str, Policy]:
     """Read every `*.yaml`/`*.yml` in `directory`; raise PolicyLoadError listing all bad files."""
     if not directory.is_dir():
         raise PolicyLoadError([PolicyFieldError(str(directory), "(directory)", "not a directory")])
     policies: dict[str, Policy] = {}
     errors: list[PolicyFieldError] = []
-    for path in sorted(p for p in directory.iterdir() if p.suffix in POLICY_SUFFIXES and p.is_file()):
+    for path in _policy_files(directory):
         try:
             policy = load_policy_file(path)
         except PolicyLoadError as e:

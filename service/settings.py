@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     model_dir: Path = Path("model/artifacts/glyph-minilm")  # a bundle: manifest.json + ONNX variants
     # YAML policy files (the built-in `default` is always there); `serve` defaults it to the repo's policies/
     policies_dir: Path | None = None
+    policy_watch_s: float = Field(default=5.0, ge=0.0)  # reload when a policy file changes; 0 = off
     shadow_policy: str | None = None  # runs beside the live policy; only its disagreements are counted
     device: Device = "auto"  # auto: CUDA when a GPU and the CUDA provider really work, else CPU
     variant: str | None = None  # override the manifest's default_variant for the device

@@ -1,4 +1,4 @@
-"""Admin: the bearer token; policy reloads by endpoint and SIGHUP (a bad file never replaces a good one)."""
+"""Admin: the bearer token; policy reloads by endpoint, SIGHUP and file change (bad files never win)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_admin_is_disabled_without_a_token(model_dir: Path) -> None:
 
 
 def test_reload_by_endpoint(model_dir: Path, policies: Path) -> None:
-    settings = Settings(model_dir=model_dir, policies_dir=policies, admin_token=TOKEN)
+    settings = Settings(model_dir=model_dir, policies_dir=policies, admin_token=TOKEN, policy_watch_s=0)
     with serve(create_app(settings)) as url, httpx.Client(base_url=url) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
             refused = client.post("/admin/policies/reload", headers=headers)
@@ -110,6 +110,7 @@ def served(
     command = [sys.executable, "-m", "service", "serve", "--model", str(test_bundle)]
     command += ["--policies", str(policies), "--port", str(port), "--device", "cpu"]
     env = {**os.environ, "SAFETY_MAX_BATCH_SIZE": "4", "SAFETY_INTRA_OP_THREADS": "1"}
+    env["SAFETY_POLICY_WATCH_S"] = "0"  # only the SIGHUP under test reloads
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -142,3 +143,36 @@ def test_reload_on_sighup(served: tuple[str, subprocess.Popen[bytes], Path], pol
     new = classify(url, "strict")
     assert new["action"] == "review" and new["version"] != old["version"]
     assert process.poll() is None  # SIGHUP reloads; it does not stop the server
+
+
+def test_reload_on_file_change(model_dir: Path, tmp_path: Path) -> None:
+    # laid out like a mounted Kubernetes ConfigMap: each file is a link through `..data`, and an
+    # update swaps `..data` to a new folder in one rename
+    folder = tmp_path / "policies"
+    folder.mkdir()
+
+    def publish(version: str, text: str) -> None:
+        target = tmp_path / version
+        target.mkdir()
+        (target / "strict.yaml").write_text(text)
+        (folder / "..data_tmp").symlink_to(target)
+        os.replace(folder / "..data_tmp", folder / "..data")
+
+    publish("v1", STRICT)
+    (folder / "strict.yaml").symlink_to("..data/strict.yaml")
+    settings = Settings(model_dir=model_dir, policies_dir=folder, policy_watch_s=0.05)
+    with serve(create_app(settings)) as url:
+
+        def reloads(result: str) -> float:
+            return metric(url, "safety_policy_reloads_total", trigger="file", result=result)
+
+        old = classify(url, "strict")
+        assert old["action"] == "block"
+        publish("v2", BAD)
+        _wait(lambda: reloads("error") == 1, "the rejected reload")
+        assert classify(url, "strict") == old  # the good policy keeps serving
+        publish("v3", LOOSER)
+        _wait(lambda: reloads("ok") == 1, "the reload")
+        new = classify(url, "strict")
+        assert new["action"] == "review" and new["version"] != old["version"]
+        assert reloads("error") == 1  # an unchanged directory is not reloaded again
