@@ -20,5 +20,5 @@ types:
 test: lint types    ## lint + types + the whole test suite
 	$(PY) -m pytest
 
-model:              ## reproduce the shipped default model from scratch (about 25 min on 2 CPU cores)
+model:              ## reproduce the shipped default model from scratch (about 28 min on 2 CPU cores)
 	$(PY) -m model build --artifact $(ARTIFACT)

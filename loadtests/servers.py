@@ -116,7 +116,7 @@ class Server:
 @contextmanager
 def running(kind: str, model_dir: Path | None = None, timeout_s: float = 180.0) -> Iterator[Server]:
     """Start `python -m loadtests.servers KIND` on a free port, wait for /readyz, stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "loadtests.servers", kind, "--port", str(port)]
     if model_dir is not None:
         command += ["--model", str(model_dir)]
@@ -130,12 +130,17 @@ def running(kind: str, model_dir: Path | None = None, timeout_s: float = 180.0) 
         _wait_ready(server, process, timeout_s)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout_s: float = 15.0) -> None:
+    """Stop a server process: SIGTERM (it drains), then SIGKILL if it is still there after timeout_s."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def peak_rss_bytes(pid: int) -> int:
@@ -151,7 +156,8 @@ def peak_rss_bytes(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

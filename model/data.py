@@ -61,6 +61,11 @@ class EncodedSet:
     glyph_target: torch.Tensor  # (N, n_glyphs) float: glyphs a corpus scene shows (training aid)
     glyph_known: torch.Tensor  # (N,) float: 1 where the scene's glyphs are known
 
+    def text_lengths(self) -> torch.Tensor:
+        """Return each sample's text length in tokens (N,)."""
+        per_text = torch.tensor([len(m) for m in self.text_masks])
+        return per_text[self.text_index]
+
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """Collate a batch, padding text states to the longest text in it."""
         texts = self.text_index[idx].tolist()

@@ -91,7 +91,7 @@ def choose_thresholds(
     """
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])
-    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    grid = np.round(np.arange(0.0125, 0.96, 0.0125), 4)  # fine at the low end, where unsafe recall is won
     table = []
     for tu in grid:
         for tb in grid:

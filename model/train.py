@@ -43,7 +43,7 @@ class TrainConfig:
     data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
     corpus_size: int = 24000  # examples in the default corpus (all splits)
     seed: int = 0
-    epochs: int = 12
+    epochs: int = 18
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -70,6 +70,23 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     for s in samples:
         splits[s.split].append(s)
     return splits
+
+
+def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Return one epoch of shuffled batches whose texts have similar lengths.
+
+    Batches pad to their longest text, and the fusion blocks' cost grows with it: sorting within
+    chunks of 32 batches cut the padding (and the epoch time) without ordering the epoch by length.
+    """
+    order = torch.randperm(len(lengths), generator=generator)
+    batches: list[torch.Tensor] = []
+    chunk = batch_size * 32
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[torch.argsort(lengths[part], stable=True)]
+        batches.extend(part.split(batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffle]
 
 
 def loss_fn(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -126,7 +143,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
     )
-    steps_per_epoch = math.ceil(len(train_set.samples) / cfg.batch_size)
+    lengths = train_set.text_lengths()
+    steps_per_epoch = len(length_batches(lengths, cfg.batch_size, torch.Generator()))
     total = steps_per_epoch * cfg.epochs
 
     def lr_at(step: int) -> float:  # linear warm-up, then cosine to 5%
@@ -140,10 +158,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     for epoch in range(cfg.epochs):
         model.train()
         model.text_encoder.eval()
-        order = torch.randperm(len(train_set.samples), generator=generator)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}")
-        for i in bar:
-            batch = train_set.batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
+        bar = tqdm(length_batches(lengths, cfg.batch_size, generator), desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        for idx in bar:
+            batch = train_set.batch(idx)
             flip = torch.rand(len(batch["pixels"]), generator=generator) < 0.5
             batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
             for group in optimizer.param_groups:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
+from loadtests.servers import free_port
 
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["exported_metric_names", "free_port"]
 
 
 def exported_metric_names() -> set[str]:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from loadtests.servers import stop_process
 from service.app import create_app
 from service.settings import Settings
 from tests.deploy.helpers import exported_metric_names, free_port
@@ -178,12 +179,7 @@ def prometheus_url(service_url: str, tmp_path_factory: pytest.TempPathFactory) -
         _until(lambda: _ready(url), "Prometheus to start", process, work)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def _ready(url: str) -> bool:

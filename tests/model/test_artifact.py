@@ -36,31 +36,41 @@ def test_manifest_matches_files(manifest: dict[str, Any]) -> None:
     assert total <= 80 * 1024 * 1024
 
 
-def test_figures_hold_their_shipped_floor(manifest: dict[str, Any]) -> None:
-    """Regression floor: what the shipped default measured (model/README.md), a little below."""
+# the model issue's bar, and what the shipped default measured (model/README.md) a little below it
+BAR = {
+    "joint_macro_f1": 0.85,
+    "joint_unsafe_recall": 0.95,
+    "emergent_unsafe_recall": 0.90,
+    "image_accuracy": 0.95,
+    "text_accuracy": 0.95,
+    "joint_grade_agreement_with_fp32": 0.99,
+}
+FLOOR = BAR | {
+    "joint_macro_f1": 0.86,
+    "joint_unsafe_recall": 0.955,
+    "emergent_unsafe_recall": 0.93,
+    "image_accuracy": 0.96,
+    "text_accuracy": 0.97,
+}
+
+
+def _below(m: dict[str, Any], minimum: dict[str, float]) -> dict[str, float]:
+    return {k: m[k] for k, v in minimum.items() if m[k] < v}
+
+
+def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, Any]) -> None:
+    """The int8 model at its default thresholds, on the held-out template families."""
     m = manifest["metrics"]["int8"]
     assert manifest["metrics"]["split"] == "test"
     assert m["n"] == 3600
-    assert m["joint_macro_f1"] >= 0.77
-    assert m["joint_unsafe_recall"] >= 0.90
-    assert m["emergent_unsafe_recall"] >= 0.94
-    assert m["image_accuracy"] >= 0.92
-    assert m["text_accuracy"] >= 0.85
-    assert m["joint_grade_agreement_with_fp32"] >= 0.97
     assert all(p["n"] > 0 for p in m["patterns"].values())
+    assert _below(m, BAR) == {}
+    assert _below(m, FLOOR) == {}  # a regression, even if still above the bar
+    assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.74
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped default is below the model issue's bar (model/README.md)")
-def test_figures_meet_the_bar(manifest: dict[str, Any]) -> None:
-    m = manifest["metrics"]["int8"]
-    assert manifest["metrics"]["split"] == "test"
-    assert m["joint_macro_f1"] >= 0.85
-    assert m["joint_unsafe_recall"] >= 0.95
-    assert m["emergent_unsafe_recall"] >= 0.90
-    assert m["image_accuracy"] >= 0.95
-    assert m["text_accuracy"] >= 0.95
-    assert m["joint_grade_agreement_with_fp32"] >= 0.99
-    assert all(p["n"] > 0 for p in m["patterns"].values())
+@pytest.mark.xfail(strict=True, reason="hand-written pairs: 0.76 against a bar of 0.85 (model/README.md)")
+def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
 
 
@@ -90,4 +100,6 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
 
     joint = GradeThresholds(**manifest["thresholds"]["joint"])
     agree = grade_codes(fp32["joint"], joint) == grade_codes(int8["joint"], joint)
-    assert agree.mean() >= 0.95  # measured 0.966 at the default thresholds (bar: 0.99, not met yet)
+    # measured 0.984 here and 0.985 on the whole split: the default unsafe threshold (0.0375) sits where
+    # small int8 shifts flip grades; the argmax grades agree on 99.2% (the manifest's figure)
+    assert agree.mean() >= 0.975

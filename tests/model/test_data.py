@@ -53,3 +53,22 @@ def test_training_decodes_images_like_the_service(tmp_path: Path) -> None:
     (tmp_path / "x.jpg").write_bytes(buffer.getvalue())
     served = decode_image(buffer.getvalue(), 64, 10_000_000)
     np.testing.assert_array_equal(load_image(tmp_path / "x.jpg", 64), served)
+
+
+def test_length_batches_cover_every_sample_once_with_less_padding() -> None:
+    import torch
+
+    from model.train import length_batches
+
+    lengths = torch.randint(2, 60, (1000,), generator=torch.Generator().manual_seed(0))
+    batches = length_batches(lengths, 16, torch.Generator().manual_seed(1))
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))  # an epoch sees each sample once
+    assert all(len(b) <= 16 for b in batches)
+
+    def padded_tokens(bs: list[torch.Tensor]) -> int:
+        return sum(int(lengths[b].max()) * len(b) for b in bs)
+
+    shuffled = list(torch.randperm(1000, generator=torch.Generator().manual_seed(2)).split(16))
+    assert padded_tokens(batches) < 0.7 * padded_tokens(shuffled)
+    again = length_batches(lengths, 16, torch.Generator().manual_seed(3))
+    assert [b.tolist() for b in again] != [b.tolist() for b in batches]  # each epoch draws anew

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loadtests.servers import free_port, stop_process
 from service.app import create_app
 from service.settings import Settings
 from tests.service.live import metric, serve
@@ -81,13 +81,6 @@ def test_reload_by_endpoint(model_dir: Path, policies: Path) -> None:
         assert metric(url, "safety_policy_reloads_total", trigger="endpoint", result="ok") == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _wait(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
@@ -105,7 +98,7 @@ def served(
     test_bundle: Path, policies: Path, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     """`python -m service serve` as a subprocess; yields its URL, the process and its log file."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     command = [sys.executable, "-m", "service", "serve", "--model", str(test_bundle)]
     command += ["--policies", str(policies), "--port", str(port), "--device", "cpu"]
@@ -118,8 +111,7 @@ def served(
         _wait(lambda: process.poll() is None and httpx.get(f"{url}/readyz").status_code == 200, "readiness")
         yield url, process, log_path
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_process(process)
 
 
 def test_reload_on_sighup(served: tuple[str, subprocess.Popen[bytes], Path], policies: Path) -> None:
