@@ -34,7 +34,8 @@ def results_markdown(manifest: dict[str, Any]) -> str:
         f"| joint accuracy, text-only inputs | {_pct(m['text_only_joint_accuracy'])} | |",
         f"| over-blocking (borderline blocked) | {_pct(m['over_block_rate'])} | |",
         f"| under-blocking (unsafe not blocked) | {_pct(m['under_block_rate'])} | |",
-        f"| int8 vs fp32 joint-grade agreement (argmax) | {_pct(m.get('joint_grade_agreement_with_fp32'))} | ≥ 99% |",
+        f"| int8 vs fp32 joint-grade agreement (argmax) | {_pct(m.get('joint_grade_agreement_with_fp32'))} "
+        "| ≥ 99% |",
     ]
     if hand:
         lines.append(
