@@ -43,6 +43,9 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
     p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT), help="bundle folder to write")
     p.add_argument("--name", default=DEFAULT_NAME)
     p.add_argument("--variants", default="int8,fp16", help="comma list of fp32,int8,fp16")
+    p.add_argument(
+        "--fp32-text-layers", type=int, default=0, help="int8: keep the text tower's last N layers fp32"
+    )
 
 
 def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
@@ -101,10 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         train(*_configs(args))
     elif args.command == "export":
-        export(Path(args.checkpoint), Path(args.artifact), args.name, variants)
+        export(
+            Path(args.checkpoint),
+            Path(args.artifact),
+            args.name,
+            variants,
+            fp32_text_layers=args.fp32_text_layers,
+        )
     else:
         checkpoint = train(*_configs(args))
-        export(checkpoint, Path(args.artifact), args.name, variants)
+        export(checkpoint, Path(args.artifact), args.name, variants, fp32_text_layers=args.fp32_text_layers)
     return 0
 
 
