@@ -284,7 +284,7 @@ def test_export_command_parses_with_the_model_cli(
                 options["--name"],
                 ["int8", "fp16"],
             ),
-            {},
+            {"fp32_text_layers": 0},
         )
     ]
 
