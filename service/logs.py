@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import logging.handlers
-import queue
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -41,33 +38,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """Send every logger (uvicorn's too) to stderr as JSON lines, written by a background thread.
-
-    Lines are formatted where they are logged (so the request id is the caller's), then queued: the
-    write to stderr cost 10% of the event loop's time at saturation when it happened inline.
-    """
-    global _listener
-    stop_logging()
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = logging.handlers.QueueHandler(lines)
+    """Send every logger (uvicorn's too) to stderr as JSON lines."""
+    handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    _listener = logging.handlers.QueueListener(lines, logging.StreamHandler())
-    _listener.start()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-
-
-def stop_logging() -> None:
-    """Write out every queued line (at exit, and before reconfiguring)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
-
-
-_listener: logging.handlers.QueueListener | None = None
-atexit.register(stop_logging)
