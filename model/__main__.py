@@ -28,6 +28,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--corpus-size", type=int, default=defaults.corpus_size)
     p.add_argument("--image-tower", choices=["cnn", "clip"], default="cnn")

@@ -46,6 +46,8 @@ class TrainConfig:
     epochs: int = 18
     batch_size: int = 128
     lr: float = 1e-3
+    # on the joint grade; 0 gave a higher validation F1 but no threshold reached 97% unsafe recall
+    label_smoothing: float = 0.05
     weight_decay: float = 0.05
     warmup_steps: int = 100
     min_unsafe_recall: float = 0.97  # the joint unsafe threshold is chosen to reach this on validation
@@ -89,9 +91,11 @@ def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Gene
     return [batches[i] for i in shuffle]
 
 
-def loss_fn(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def loss_fn(
+    out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], label_smoothing: float
+) -> torch.Tensor:
     """Joint grade first; the single-modality grades and categories help it learn."""
-    joint = F.cross_entropy(out["joint"], batch["joint_label"], label_smoothing=0.05)
+    joint = F.cross_entropy(out["joint"], batch["joint_label"], label_smoothing=label_smoothing)
     image = F.cross_entropy(out["image"], batch["image_label"], ignore_index=IGNORE)
     text = F.cross_entropy(out["text"], batch["text_label"], ignore_index=IGNORE)
     cats = F.binary_cross_entropy_with_logits(out["categories"], batch["category_target"])
@@ -168,7 +172,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
             output = model.fuse(
                 batch["pixels"], batch["text_states"], batch["attention_mask"], batch["present"]
             )
-            loss = loss_fn(output, batch)
+            loss = loss_fn(output, batch, cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
