@@ -104,17 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v for v in getattr(args, "variants", "").split(",") if v]
     if args.command == "train":
         train(*_configs(args))
-    elif args.command == "export":
-        export(
-            Path(args.checkpoint),
-            Path(args.artifact),
-            args.name,
-            variants,
-            fp32_text_layers=args.fp32_text_layers,
-        )
-    else:
-        checkpoint = train(*_configs(args))
-        export(checkpoint, Path(args.artifact), args.name, variants, fp32_text_layers=args.fp32_text_layers)
+        return 0
+    checkpoint = Path(args.checkpoint) if args.command == "export" else train(*_configs(args))  # build
+    export(checkpoint, Path(args.artifact), args.name, variants, fp32_text_layers=args.fp32_text_layers)
     return 0
 
 

@@ -80,16 +80,20 @@ def quantize_int8(fp32: Path, path: Path, fp32_text_layers: int = 0) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
-    layers = sorted({int(m.group(1)) for n in names if (m := re.search(r"/text_encoder/layers\.(\d+)/", n))})
-    keep = {f"/text_encoder/layers.{i}/" for i in layers[len(layers) - fp32_text_layers :]}
+    exclude: list[str] = []
+    if fp32_text_layers > 0:
+        names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
+        pattern = re.compile(r"/text_encoder/layers\.(\d+)/")
+        layers = sorted({int(m.group(1)) for n in names if (m := pattern.search(n))})
+        keep = {f"/text_encoder/layers.{i}/" for i in layers[-fp32_text_layers:]}
+        exclude = [n for n in names if any(k in n for k in keep)]
     quantize_dynamic(
         str(fp32),
         str(path),
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul", "Gemm", "Gather"],
         per_channel=True,  # per output channel: int8 grades agree with fp32 far more often
-        nodes_to_exclude=[n for n in names if any(k in n for k in keep)],
+        nodes_to_exclude=exclude,
     )
 
 

@@ -148,7 +148,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         lr=cfg.lr,
     )
     lengths = train_set.text_lengths()
-    steps_per_epoch = len(length_batches(lengths, cfg.batch_size, torch.Generator()))
+    steps_per_epoch = math.ceil(len(lengths) / cfg.batch_size)  # length_batches' chunks hold whole batches
     total = steps_per_epoch * cfg.epochs
 
     def lr_at(step: int) -> float:  # linear warm-up, then cosine to 5%

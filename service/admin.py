@@ -76,13 +76,7 @@ async def reload_policies(state: ServiceState, trigger: str) -> ReloadResult:
 def reload_on_signal(state: ServiceState, tasks: set[asyncio.Task[None]]) -> None:
     """Start a reload from a signal handler (SIGHUP); errors are logged, never raised."""
 
-    async def run() -> None:
-        try:
-            await reload_policies(state, trigger="sighup")
-        except Exception:
-            pass  # already logged with the file and field that failed
-
-    task = asyncio.get_running_loop().create_task(run(), name="policy-reload")
+    task = asyncio.get_running_loop().create_task(_reload_logged(state, "sighup"), name="policy-reload")
     tasks.add(task)  # keep a reference until it finishes
     task.add_done_callback(tasks.discard)
 
@@ -99,10 +93,15 @@ async def watch_policy_files(state: ServiceState, directory: Path, interval_s: f
         if now == seen:
             continue
         seen = now
-        try:
-            await reload_policies(state, trigger="file")
-        except Exception:
-            pass  # already logged with the file and field that failed
+        await _reload_logged(state, "file")
+
+
+async def _reload_logged(state: ServiceState, trigger: str) -> None:
+    """Reload for a trigger nobody answers (signal, file change): errors are logged, never raised."""
+    try:
+        await reload_policies(state, trigger=trigger)
+    except Exception:
+        pass  # already logged with the file and field that failed
 
 
 def publish_policies(state: ServiceState) -> None:
