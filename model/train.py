@@ -32,6 +32,7 @@ from model.data import (
 )
 from model.evaluate import choose_thresholds, evaluate
 from model.network import SafetyModel
+from model.quantize import int8_text_tower
 from model.text_tower import default_text_path
 
 ARGMAX = {m: {"borderline": 0.5, "unsafe": 0.5} for m in ("image", "text", "joint")} | {"category": 0.5}
@@ -50,6 +51,8 @@ class TrainConfig:
     label_smoothing: float = 0.05
     weight_decay: float = 0.05
     warmup_steps: int = 100
+    # share of training items fed the int8 text tower's states, so int8 and fp32 grade alike
+    int8_text_share: float = 0.0
     min_unsafe_recall: float = 0.97  # the joint unsafe threshold is chosen to reach this on validation
     threads: int = 2
 
@@ -137,7 +140,14 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     splits = load_samples(cfg)
     print("samples:", {k: len(v) for k, v in splits.items()})
     encode = model.text_encoder.eval()
-    data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
+    encode_int8 = None
+    if cfg.int8_text_share > 0 and model_cfg.freeze_text:
+        encode_int8 = int8_text_tower(model.text_encoder, out / "int8_text_tower", cfg.threads)
+    data = {
+        k: encode_samples(v, model_cfg.image_size, tokenizer, encode, encode_int8 if k == "train" else None)
+        for k, v in splits.items()
+        if v
+    }
     train_set = data["train"]
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -164,7 +174,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         model.text_encoder.eval()
         bar = tqdm(length_batches(lengths, cfg.batch_size, generator), desc=f"epoch {epoch + 1}/{cfg.epochs}")
         for idx in bar:
-            batch = train_set.batch(idx)
+            int8_rows = None  # drawn only when asked for, so share 0 keeps the random stream of older runs
+            if cfg.int8_text_share > 0:
+                int8_rows = torch.rand(len(idx), generator=generator) < cfg.int8_text_share
+            batch = train_set.batch(idx, int8_rows)
             flip = torch.rand(len(batch["pixels"]), generator=generator) < 0.5
             batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
             for group in optimizer.param_groups:
