@@ -29,12 +29,6 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.lr)
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    p.add_argument(
-        "--int8-text-share",
-        type=float,
-        default=defaults.int8_text_share,
-        help="share of training items fed the int8 text tower's states (0 = fp32 only)",
-    )
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--corpus-size", type=int, default=defaults.corpus_size)
     p.add_argument("--image-tower", choices=["cnn", "clip"], default="cnn")

@@ -60,28 +60,22 @@ class EncodedSet:
     category_target: torch.Tensor  # (N, 15) float
     glyph_target: torch.Tensor  # (N, n_glyphs) float: glyphs a corpus scene shows (training aid)
     glyph_known: torch.Tensor  # (N,) float: 1 where the scene's glyphs are known
-    int8_states: list[torch.Tensor] | None = None  # the same texts through the int8 text tower
 
     def text_lengths(self) -> torch.Tensor:
         """Return each sample's text length in tokens (N,)."""
         per_text = torch.tensor([len(m) for m in self.text_masks])
         return per_text[self.text_index]
 
-    def batch(self, idx: torch.Tensor, int8_rows: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Collate a batch, padding text states to the longest text in it.
-
-        Rows where `int8_rows` is true take their text states from the int8 text tower.
-        """
+    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Collate a batch, padding text states to the longest text in it."""
         texts = self.text_index[idx].tolist()
-        int8 = int8_rows.tolist() if int8_rows is not None and self.int8_states else [False] * len(texts)
         T = max(self.text_states[t].shape[0] for t in texts)
         hidden = self.text_states[texts[0]].shape[1]
         states = torch.zeros(len(texts), T, hidden)
         mask = torch.zeros(len(texts), T, dtype=torch.long)
         for row, t in enumerate(texts):
             n = self.text_states[t].shape[0]
-            source = self.int8_states if int8[row] and self.int8_states else self.text_states
-            states[row, :n] = source[t].float()
+            states[row, :n] = self.text_states[t].float()
             mask[row, :n] = self.text_masks[t]
         return {
             "pixels": self.pixels[idx],
@@ -223,13 +217,11 @@ def encode_samples(
     image_size: int,
     tokenizer: Tokenizer,
     encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    encode_int8: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> EncodedSet:
-    """Turn samples into tensors: images rendered, texts through the frozen text tower (and its int8 twin)."""
+    """Turn samples into tensors: images rendered, texts through the frozen text tower."""
     ABSENT = ""  # an absent text is fed as "[CLS] [SEP]", i.e. the empty string
     distinct = list(dict.fromkeys([ABSENT] + [s.text for s in samples if s.text is not None]))
     states, masks = encode_texts(distinct, tokenizer, encode)
-    int8_states = encode_texts(distinct, tokenizer, encode_int8)[0] if encode_int8 is not None else None
     position = {t: i for i, t in enumerate(distinct)}
     G = {g: i for i, g in enumerate(GRADES)}
     cats = torch.zeros(len(samples), len(CATEGORIES))
@@ -262,5 +254,4 @@ def encode_samples(
         category_target=cats,
         glyph_target=glyphs,
         glyph_known=glyph_known,
-        int8_states=int8_states,
     )

@@ -8,6 +8,7 @@ int8 model on the held-out test split, measured with ONNX Runtime on the exporte
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import warnings
@@ -23,7 +24,6 @@ import torch
 from model.data import Sample, render_images
 from model.evaluate import evaluate, handwritten_samples, joint_accuracy
 from model.network import SafetyModel, ScoringModel
-from model.quantize import OPSET, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
 from service.batching import collate
@@ -34,6 +34,7 @@ from service.taxonomy import CATEGORIES, GRADES
 
 INPUTS = ("pixels", "input_ids", "attention_mask", "present")
 OUTPUTS = ("image_scores", "text_scores", "joint_scores", "category_scores")
+OPSET = 17
 
 
 def export_fp32(model: SafetyModel, path: Path) -> None:
@@ -65,6 +66,34 @@ def _trace(model: SafetyModel, args: tuple[torch.Tensor, ...], path: Path, dynam
         dynamic_axes=dynamic,
         opset_version=OPSET,
         dynamo=False,
+    )
+
+
+def quantize_int8(fp32: Path, path: Path, fp32_text_layers: int = 0) -> None:
+    """Dynamic int8 quantisation of matmuls and the embedding table (weights int8, activations on the fly).
+
+    `fp32_text_layers` keeps the text tower's last layers fp32. On the shipped model, 2 took the
+    argmax agreement with fp32 on the test split from 98.9% to 99.2% (10 MB more) but cost about a
+    sixth of the CPU throughput, so the default quantises every layer. Activation scales are per
+    tensor, over the whole batch, so agreement also moves by a few tenths with batch composition.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    exclude: list[str] = []
+    if fp32_text_layers > 0:
+        names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
+        pattern = re.compile(r"/text_encoder/layers\.(\d+)/")
+        layers = sorted({int(m.group(1)) for n in names if (m := pattern.search(n))})
+        keep = {f"/text_encoder/layers.{i}/" for i in layers[-fp32_text_layers:]}
+        exclude = [n for n in names if any(k in n for k in keep)]
+    quantize_dynamic(
+        str(fp32),
+        str(path),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gemm", "Gather"],
+        per_channel=True,  # per output channel: int8 grades agree with fp32 far more often
+        nodes_to_exclude=exclude,
     )
 
 

@@ -32,7 +32,6 @@ from model.data import (
 )
 from model.evaluate import choose_thresholds, evaluate
 from model.network import SafetyModel
-from model.quantize import int8_text_tower
 from model.text_tower import default_text_path
 
 ARGMAX = {m: {"borderline": 0.5, "unsafe": 0.5} for m in ("image", "text", "joint")} | {"category": 0.5}
@@ -51,8 +50,6 @@ class TrainConfig:
     label_smoothing: float = 0.05
     weight_decay: float = 0.05
     warmup_steps: int = 100
-    # share of training items fed the int8 text tower's states, so int8 and fp32 grade alike
-    int8_text_share: float = 0.0
     min_unsafe_recall: float = 0.97  # the joint unsafe threshold is chosen to reach this on validation
     threads: int = 2
 
@@ -140,14 +137,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     splits = load_samples(cfg)
     print("samples:", {k: len(v) for k, v in splits.items()})
     encode = model.text_encoder.eval()
-    encode_int8 = None
-    if cfg.int8_text_share > 0 and model_cfg.freeze_text:
-        encode_int8 = int8_text_tower(model.text_encoder, out / "int8_text_tower", cfg.threads)
-    data = {
-        k: encode_samples(v, model_cfg.image_size, tokenizer, encode, encode_int8 if k == "train" else None)
-        for k, v in splits.items()
-        if v
-    }
+    data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
     train_set = data["train"]
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -174,10 +164,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         model.text_encoder.eval()
         bar = tqdm(length_batches(lengths, cfg.batch_size, generator), desc=f"epoch {epoch + 1}/{cfg.epochs}")
         for idx in bar:
-            int8_rows = None  # drawn only when asked for, so share 0 keeps the random stream of older runs
-            if cfg.int8_text_share > 0:
-                int8_rows = torch.rand(len(idx), generator=generator) < cfg.int8_text_share
-            batch = train_set.batch(idx, int8_rows)
+            batch = train_set.batch(idx)
             flip = torch.rand(len(batch["pixels"]), generator=generator) < 0.5
             batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
             for group in optimizer.param_groups:
