@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model.config import ModelConfig
+from model.quantize import SMOOTH_ALPHA
 
 if TYPE_CHECKING:
     from model.train import TrainConfig
@@ -45,7 +46,10 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
     p.add_argument("--name", default=DEFAULT_NAME)
     p.add_argument("--variants", default="int8,fp16", help="comma list of fp32,int8,fp16")
     p.add_argument(
-        "--fp32-text-layers", type=int, default=0, help="int8: keep the text tower's last N layers fp32"
+        "--smooth-alpha",
+        type=float,
+        default=SMOOTH_ALPHA,
+        help="int8: how much of the activations' range smoothing moves into the weights (0 = off)",
     )
 
 
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         train(*_configs(args))
         return 0
     checkpoint = Path(args.checkpoint) if args.command == "export" else train(*_configs(args))  # build
-    export(checkpoint, Path(args.artifact), args.name, variants, fp32_text_layers=args.fp32_text_layers)
+    export(checkpoint, Path(args.artifact), args.name, variants, smooth_alpha=args.smooth_alpha)
     return 0
 
 

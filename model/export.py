@@ -8,7 +8,6 @@ int8 model on the held-out test split, measured with ONNX Runtime on the exporte
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 import warnings
@@ -24,6 +23,7 @@ import torch
 from model.data import Sample, render_images
 from model.evaluate import evaluate, handwritten_samples, joint_accuracy
 from model.network import SafetyModel, ScoringModel
+from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
 from service.batching import collate
@@ -69,34 +69,6 @@ def _trace(model: SafetyModel, args: tuple[torch.Tensor, ...], path: Path, dynam
     )
 
 
-def quantize_int8(fp32: Path, path: Path, fp32_text_layers: int = 0) -> None:
-    """Dynamic int8 quantisation of matmuls and the embedding table (weights int8, activations on the fly).
-
-    `fp32_text_layers` keeps the text tower's last layers fp32. On the shipped model, 2 took the
-    argmax agreement with fp32 on the test split from 98.9% to 99.2% (10 MB more) but cost about a
-    sixth of the CPU throughput, so the default quantises every layer. Activation scales are per
-    tensor, over the whole batch, so agreement also moves by a few tenths with batch composition.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    exclude: list[str] = []
-    if fp32_text_layers > 0:
-        names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
-        pattern = re.compile(r"/text_encoder/layers\.(\d+)/")
-        layers = sorted({int(m.group(1)) for n in names if (m := pattern.search(n))})
-        keep = {f"/text_encoder/layers.{i}/" for i in layers[-fp32_text_layers:]}
-        exclude = [n for n in names if any(k in n for k in keep)]
-    quantize_dynamic(
-        str(fp32),
-        str(path),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul", "Gemm", "Gather"],
-        per_channel=True,  # per output channel: int8 grades agree with fp32 far more often
-        nodes_to_exclude=exclude,
-    )
-
-
 def convert_fp16(fp32: Path, path: Path) -> None:
     """Half-precision weights and activations for the GPU; inputs and outputs keep their types."""
     import onnx
@@ -104,6 +76,34 @@ def convert_fp16(fp32: Path, path: Path) -> None:
 
     model = onnx.load(str(fp32))
     onnx.save(convert_float_to_float16(model, keep_io_types=True), str(path))
+
+
+CALIBRATION_ITEMS = 512
+
+
+def calibration_feeds(
+    train: Sequence[Sample], image_size: int, text_encoder: TextEncoder, batch_size: int = 64
+) -> list[dict[str, np.ndarray]]:
+    """Input feeds of the first training items, in batches: what int8 smoothing measures activations on."""
+    items = list(train[:CALIBRATION_ITEMS])
+    pixels = render_images(items, image_size, workers=1).numpy()
+    feeds = []
+    for start in range(0, len(items), batch_size):
+        batch = collate_samples(
+            items[start : start + batch_size], pixels[start : start + batch_size], text_encoder
+        )
+        feeds.append(graph_feeds(batch))
+    return feeds
+
+
+def graph_feeds(batch: Batch) -> dict[str, np.ndarray]:
+    """Return a collated batch as the exported graph's input feeds."""
+    return {
+        "pixels": batch.pixels,
+        "input_ids": batch.input_ids,
+        "attention_mask": batch.attention_mask,
+        "present": batch.present,
+    }
 
 
 def collate_samples(samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
@@ -131,13 +131,7 @@ def onnx_predict(
     parts: list[list[np.ndarray]] = [[], [], [], []]
     for start in range(0, len(samples), batch):
         b = collate_samples(samples[start : start + batch], pixels[start : start + batch], text_encoder)
-        feeds = {
-            "pixels": b.pixels,
-            "input_ids": b.input_ids,
-            "attention_mask": b.attention_mask,
-            "present": b.present,
-        }
-        for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
+        for part, out in zip(parts, session.run(list(OUTPUTS), graph_feeds(b)), strict=True):
             part.append(out.astype(np.float32))
     keys = ("image", "text", "joint", "categories")
     return {k: np.concatenate(p) for k, p in zip(keys, parts, strict=True)}
@@ -159,7 +153,7 @@ def export(
     variants: Sequence[str],
     evaluate_split: str = "test",
     handwritten: Path | None = HANDWRITTEN,
-    fp32_text_layers: int = 0,
+    smooth_alpha: float = SMOOTH_ALPHA,
 ) -> Path:
     """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
     started = time.time()
@@ -168,12 +162,20 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     build = out / "build"
     build.mkdir(exist_ok=True)
+    text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
+    shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
+    tokenizer = TextEncoder(out / "tokenizer.json", cfg.max_tokens)
+    train_cfg = TrainConfig(**ckpt["train_config"])
+    splits = load_samples(train_cfg)
+
     fp32 = (out if "fp32" in variants else build) / "model.fp32.onnx"
     export_fp32(model, fp32)
     files = {"fp32": fp32}
     if "int8" in variants:
         files["int8"] = out / "model.int8.onnx"
-        quantize_int8(fp32, files["int8"], fp32_text_layers)
+        quantize_int8(
+            fp32, files["int8"], calibration_feeds(splits["train"], cfg.image_size, tokenizer), smooth_alpha
+        )
     if "fp16" in variants:
         files["fp16"] = out / "model.fp16.onnx"
         convert_fp16(fp32, files["fp16"])
@@ -182,14 +184,10 @@ def export(
     # so every variant can be re-exported without retraining: `python -m model export --checkpoint`
     if checkpoint.resolve() != (out / "checkpoint.pt").resolve():
         shutil.copyfile(checkpoint, out / "checkpoint.pt")
-    text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
-    shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
     cpu_variant = "int8" if "int8" in variants else "fp32"
-    tokenizer = TextEncoder(out / "tokenizer.json", cfg.max_tokens)
 
     # figures of the shipped files themselves, on the held-out split
-    train_cfg = TrainConfig(**ckpt["train_config"])
-    samples = load_samples(train_cfg)[evaluate_split]
+    samples = splits[evaluate_split]
     pixels = render_images(samples, cfg.image_size).numpy()
     reference = onnx_predict(session(fp32), samples, pixels, tokenizer)
     metrics: dict[str, Any] = {"split": evaluate_split}
@@ -228,6 +226,7 @@ def export(
                 "bytes": files[v].stat().st_size,
                 "device": "cuda" if v == "fp16" else "cpu",
             }
+            | ({"smooth_alpha": smooth_alpha, "calibration_items": CALIBRATION_ITEMS} if v == "int8" else {})
             for v in variants
         },
         "checkpoint": {"file": "checkpoint.pt", "sha256": file_sha256(out / "checkpoint.pt")},

@@ -262,6 +262,7 @@ def test_export_command_parses_with_the_model_cli(
     """The stage's flags are exactly ones `python -m model export --help` lists, and parse as meant."""
     pytest.importorskip("torch")  # the CLI imports model.train (the `train` extra)
     import model.export
+    import model.quantize
     from model.__main__ import main
 
     argv, _ = export_run()
@@ -284,7 +285,7 @@ def test_export_command_parses_with_the_model_cli(
                 options["--name"],
                 ["int8", "fp16"],
             ),
-            {"fp32_text_layers": 0},
+            {"smooth_alpha": model.quantize.SMOOTH_ALPHA},
         )
     ]
 
