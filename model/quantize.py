@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-SMOOTH_ALPHA = 0.8  # chosen on the validation split (model/README.md); 0 turns smoothing off
+SMOOTH_ALPHA = 0.7  # chosen on the validation split (model/README.md); 0 turns smoothing off
 
 
 def quantize_int8(
