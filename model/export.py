@@ -171,11 +171,11 @@ def export(
     fp32 = (out if "fp32" in variants else build) / "model.fp32.onnx"
     export_fp32(model, fp32)
     files = {"fp32": fp32}
+    calibration: list[dict[str, np.ndarray]] = []
     if "int8" in variants:
         files["int8"] = out / "model.int8.onnx"
-        quantize_int8(
-            fp32, files["int8"], calibration_feeds(splits["train"], cfg.image_size, tokenizer), smooth_alpha
-        )
+        calibration = calibration_feeds(splits["train"], cfg.image_size, tokenizer)
+        quantize_int8(fp32, files["int8"], calibration, smooth_alpha)
     if "fp16" in variants:
         files["fp16"] = out / "model.fp16.onnx"
         convert_fp16(fp32, files["fp16"])
@@ -226,7 +226,14 @@ def export(
                 "bytes": files[v].stat().st_size,
                 "device": "cuda" if v == "fp16" else "cpu",
             }
-            | ({"smooth_alpha": smooth_alpha, "calibration_items": CALIBRATION_ITEMS} if v == "int8" else {})
+            | (
+                {
+                    "smooth_alpha": smooth_alpha,
+                    "calibration_items": sum(len(f["input_ids"]) for f in calibration),
+                }
+                if v == "int8"
+                else {}
+            )
             for v in variants
         },
         "checkpoint": {"file": "checkpoint.pt", "sha256": file_sha256(out / "checkpoint.pt")},

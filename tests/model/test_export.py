@@ -12,6 +12,7 @@ import torch
 from model.config import ModelConfig
 from model.data import render_images
 from model.export import collate_samples, export, onnx_predict, session
+from model.quantize import SMOOTH_ALPHA
 from model.train import TrainConfig, load_checkpoint, load_samples, train
 from service.inputs import TextEncoder
 from service.manifest import Bundle
@@ -33,6 +34,8 @@ def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]
     manifest = json.loads((artifact / "manifest.json").read_text())
     assert set(manifest["variants"]) == {"fp32", "int8"}
     assert manifest["default_variant"]["cpu"] == "int8"
+    assert manifest["variants"]["int8"]["smooth_alpha"] == SMOOTH_ALPHA  # smoothed, on real training items
+    assert 0 < manifest["variants"]["int8"]["calibration_items"] <= 512
     assert len(manifest["categories"]) == 15
     assert manifest["metrics"]["int8"]["n"] > 0
     assert manifest["metrics"]["handwritten"]["n"] >= 40
