@@ -13,8 +13,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnx
 
 SMOOTH_ALPHA = 0.7  # chosen on the validation split (model/README.md); 0 turns smoothing off
 
@@ -91,13 +95,12 @@ def smooth_activations(fp32: Path, path: Path, calibration: list[dict[str, np.nd
 
 
 def _channel_max(
-    model: object, names: list[str], calibration: list[dict[str, np.ndarray]]
+    model: onnx.ModelProto, names: list[str], calibration: list[dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
     """Run the graph on the calibration feeds; return each named tensor's max |value| per channel."""
     import onnx
     import onnxruntime as ort
 
-    assert isinstance(model, onnx.ModelProto)
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     probe.graph.output.extend(
