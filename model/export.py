@@ -11,7 +11,7 @@ import json
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,28 +82,26 @@ CALIBRATION_ITEMS = 512
 
 
 def calibration_feeds(
-    train: Sequence[Sample], image_size: int, text_encoder: TextEncoder, batch_size: int = 64
+    train: Sequence[Sample], image_size: int, text_encoder: TextEncoder
 ) -> list[dict[str, np.ndarray]]:
     """Input feeds of the first training items, in batches: what int8 smoothing measures activations on."""
     items = list(train[:CALIBRATION_ITEMS])
     pixels = render_images(items, image_size, workers=1).numpy()
-    feeds = []
-    for start in range(0, len(items), batch_size):
-        batch = collate_samples(
-            items[start : start + batch_size], pixels[start : start + batch_size], text_encoder
-        )
-        feeds.append(graph_feeds(batch))
-    return feeds
+    return list(batched_feeds(items, pixels, text_encoder))
 
 
-def graph_feeds(batch: Batch) -> dict[str, np.ndarray]:
-    """Return a collated batch as the exported graph's input feeds."""
-    return {
-        "pixels": batch.pixels,
-        "input_ids": batch.input_ids,
-        "attention_mask": batch.attention_mask,
-        "present": batch.present,
-    }
+def batched_feeds(
+    samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder, batch: int = 64
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yield the exported graph's input feeds for samples, `batch` at a time, collated as the service does."""
+    for start in range(0, len(samples), batch):
+        b = collate_samples(samples[start : start + batch], pixels[start : start + batch], text_encoder)
+        yield {
+            "pixels": b.pixels,
+            "input_ids": b.input_ids,
+            "attention_mask": b.attention_mask,
+            "present": b.present,
+        }
 
 
 def collate_samples(samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
@@ -129,9 +127,8 @@ def onnx_predict(
 ) -> dict[str, np.ndarray]:
     """Run an exported graph over samples, fed exactly as the service feeds it; return per-head scores."""
     parts: list[list[np.ndarray]] = [[], [], [], []]
-    for start in range(0, len(samples), batch):
-        b = collate_samples(samples[start : start + batch], pixels[start : start + batch], text_encoder)
-        for part, out in zip(parts, session.run(list(OUTPUTS), graph_feeds(b)), strict=True):
+    for feeds in batched_feeds(samples, pixels, text_encoder, batch):
+        for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
             part.append(out.astype(np.float32))
     keys = ("image", "text", "joint", "categories")
     return {k: np.concatenate(p) for k, p in zip(keys, parts, strict=True)}
@@ -174,7 +171,8 @@ def export(
     calibration: list[dict[str, np.ndarray]] = []
     if "int8" in variants:
         files["int8"] = out / "model.int8.onnx"
-        calibration = calibration_feeds(splits["train"], cfg.image_size, tokenizer)
+        if smooth_alpha > 0:  # alpha 0 quantises without smoothing: nothing to measure
+            calibration = calibration_feeds(splits["train"], cfg.image_size, tokenizer)
         quantize_int8(fp32, files["int8"], calibration, smooth_alpha)
     if "fp16" in variants:
         files["fp16"] = out / "model.fp16.onnx"

@@ -62,12 +62,14 @@ def smooth_activations(fp32: Path, path: Path, calibration: list[dict[str, np.nd
     weights = {w.name: w for w in graph.initializer}
     # matmuls that read the same activation (query, key, value) share one smoothing factor
     consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
+    first: dict[str, int] = {}  # position of each input's first matmul (node names may be empty)
+    for position, node in enumerate(graph.node):
         if node.op_type == "MatMul" and node.input[1] in weights:
             consumers.setdefault(node.input[0], []).append(node)
+            first.setdefault(node.input[0], position)
     x_max = _channel_max(model, list(consumers), calibration)
 
-    smoothing: dict[str, onnx.NodeProto] = {}  # first consumer's name -> its Mul node
+    smoothing: dict[int, onnx.NodeProto] = {}  # first consumer's position -> its Mul node
     for x, nodes in consumers.items():
         w = [numpy_helper.to_array(weights[n.input[1]]) for n in nodes]
         w_max = np.max([np.abs(m).max(axis=1) for m in w], axis=0)
@@ -76,7 +78,7 @@ def smooth_activations(fp32: Path, path: Path, calibration: list[dict[str, np.nd
         inverse = numpy_helper.from_array((1 / s).astype(np.float32), f"{x}/smooth_inverse")
         graph.initializer.append(inverse)
         smoothed = f"{x}/smoothed"
-        smoothing[nodes[0].name] = helper.make_node("Mul", [x, inverse.name], [smoothed], name=f"{x}/smooth")
+        smoothing[first[x]] = helper.make_node("Mul", [x, inverse.name], [smoothed], name=f"{x}/smooth")
         for node, matrix in zip(nodes, w, strict=True):
             weights[node.input[1]].CopyFrom(
                 numpy_helper.from_array((matrix * s[:, None]).astype(np.float32), node.input[1])
@@ -84,9 +86,9 @@ def smooth_activations(fp32: Path, path: Path, calibration: list[dict[str, np.nd
             node.input[0] = smoothed
 
     ordered = []  # each Mul goes just before the first matmul that reads it: still topological
-    for node in graph.node:
-        if node.name in smoothing:
-            ordered.append(smoothing[node.name])
+    for position, node in enumerate(graph.node):
+        if position in smoothing:
+            ordered.append(smoothing[position])
         ordered.append(node)
     del graph.node[:]
     graph.node.extend(ordered)

@@ -57,6 +57,22 @@ def test_smoothing_keeps_the_fp32_function(tmp_path: Path) -> None:
     assert ops == ["Mul", "MatMul", "Relu", "Mul", "MatMul"]
 
 
+def test_smoothing_places_each_multiply_by_position_not_by_node_name(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    _two_matmuls(tmp_path / "named.onnx", rng)
+    model = onnx.load(str(tmp_path / "named.onnx"))
+    for node in model.graph.node:
+        node.name = ""  # names are optional in ONNX
+    onnx.save(model, str(tmp_path / "fp32.onnx"))
+    smooth_activations(tmp_path / "fp32.onnx", tmp_path / "smooth.onnx", [{"x": _activations(rng, 64)}], 0.8)
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "smooth.onnx")).graph.node]
+    assert ops == ["Mul", "MatMul", "Relu", "Mul", "MatMul"]
+    x = _activations(rng, 16)
+    np.testing.assert_allclose(
+        _run(tmp_path / "smooth.onnx", x), _run(tmp_path / "fp32.onnx", x), rtol=1e-4, atol=1e-4
+    )
+
+
 def test_smoothing_brings_int8_closer_to_fp32_when_a_channel_is_an_outlier(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     _two_matmuls(tmp_path / "fp32.onnx", rng)
