@@ -41,6 +41,10 @@ def results_markdown(manifest: dict[str, Any]) -> str:
         lines.append(
             f"| hand-written pairs ({hand['n']}, no templates) | {_pct(hand['joint_accuracy'])} | ≥ 85% |"
         )
+        lines += [
+            f"| hand-written set {k} ({v['n']} pairs) | {_pct(v['joint_accuracy'])} | |"
+            for k, v in hand.get("by_set", {}).items()
+        ]
     lines += [
         "",
         "Per pattern (image-text-joint, gold labels):",

@@ -119,7 +119,7 @@ def handwritten_samples(path: Path) -> list[Sample]:
         samples.append(
             Sample(
                 uid=f"handwritten-{n}",
-                split="handwritten",
+                split=f"handwritten-{row.get('set', 1)}",  # the set it was written in
                 image=Scene(tuple(row["glyphs"]), seed=1000 + n),
                 text=row["text"],
                 image_grade=None,
@@ -129,6 +129,21 @@ def handwritten_samples(path: Path) -> list[Sample]:
             )
         )
     return samples
+
+
+def handwritten_figures(
+    pairs: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> dict[str, Any]:
+    """Joint accuracy on hand-written pairs, in all and per set (later sets saw less of the model)."""
+    by_set: dict[str, dict[str, float | int]] = {}
+    for split in sorted({s.split for s in pairs}):
+        rows = [i for i, s in enumerate(pairs) if s.split == split]
+        subset = {k: v[rows] for k, v in scores.items()}
+        by_set[split.removeprefix("handwritten-")] = {
+            "n": len(rows),
+            "joint_accuracy": joint_accuracy([pairs[i] for i in rows], subset, thresholds),
+        }
+    return {"n": len(pairs), "joint_accuracy": joint_accuracy(pairs, scores, thresholds), "by_set": by_set}
 
 
 def joint_accuracy(

@@ -21,7 +21,7 @@ import onnxruntime as ort
 import torch
 
 from model.data import Sample, render_images
-from model.evaluate import evaluate, handwritten_samples, joint_accuracy
+from model.evaluate import evaluate, handwritten_figures, handwritten_samples
 from model.network import SafetyModel, ScoringModel
 from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
@@ -207,11 +207,9 @@ def export(
         pairs = handwritten_samples(handwritten)
         pair_pixels = render_images(pairs, cfg.image_size, workers=1).numpy()
         pair_scores = onnx_predict(session(files[cpu_variant]), pairs, pair_pixels, tokenizer)
-        metrics["handwritten"] = {
-            "n": len(pairs),
-            "variant": cpu_variant,
-            "joint_accuracy": joint_accuracy(pairs, pair_scores, ckpt["thresholds"]),
-        }
+        metrics["handwritten"] = {"variant": cpu_variant} | handwritten_figures(
+            pairs, pair_scores, ckpt["thresholds"]
+        )
 
     manifest = {
         "name": name,

@@ -38,7 +38,10 @@ def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]
     assert 0 < manifest["variants"]["int8"]["calibration_items"] <= 512
     assert len(manifest["categories"]) == 15
     assert manifest["metrics"]["int8"]["n"] > 0
-    assert manifest["metrics"]["handwritten"]["n"] >= 40
+    hand = manifest["metrics"]["handwritten"]
+    assert hand["n"] >= 160
+    assert set(hand["by_set"]) == {"1", "2", "3", "4"}  # the fixture's sets, each measured on its own
+    assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"]
     bundle = Bundle.load(artifact)  # the service's own reader checks the contract and sha256
     assert bundle.verified_file("int8").exists()
 
