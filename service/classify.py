@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from service.batching import Scored, Triple
-from service.errors import reply_for
+from service.errors import QueueFull, reply_for
 from service.inputs import PreparedItem
 from service.payloads import ItemFailure, RawItem
 from service.policy import Decision, Grade, Policy, shadow_disagreement
@@ -39,7 +40,8 @@ async def classify_one(state: ServiceState, raw: RawItem) -> ClassifyResponse:
     """Classify one item; raise a ServiceError when it cannot be."""
     started = time.perf_counter()
     policy = state.policies.get(raw.policy)
-    item = await _prepare(state, raw)
+    with _admitted(state, 1):
+        item = await _prepare(state, raw)
     timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
     scored = await state.batcher.score(item, timeout_s)
     return _respond(state, raw, item, scored, policy, started)
@@ -57,7 +59,8 @@ async def classify_many(
         return state.policies.get(raw.policy), await _prepare(state, raw)
 
     jobs = [prepare(raw) for raw in raws if isinstance(raw, RawItem)]
-    outcomes = iter(await asyncio.gather(*jobs, return_exceptions=True))
+    with _admitted(state, len(jobs)):
+        outcomes = iter(await asyncio.gather(*jobs, return_exceptions=True))
     for index, raw in enumerate(raws):
         if isinstance(raw, ItemFailure):
             results[index] = _item_error(raw.id, raw.error)
@@ -100,7 +103,8 @@ def _all_or_first_error(outcomes: Sequence[T | Exception]) -> list[T]:
 
 async def prepare_many(state: ServiceState, raws: Sequence[RawItem]) -> list[PreparedItem | Exception]:
     """Decode and tokenize items in the thread pool; an item that cannot be used gets its exception."""
-    outcomes = await asyncio.gather(*(_prepare(state, raw) for raw in raws), return_exceptions=True)
+    with _admitted(state, len(raws)):
+        outcomes = await asyncio.gather(*(_prepare(state, raw) for raw in raws), return_exceptions=True)
     return [_reraise_fatal(o) if isinstance(o, BaseException) else o for o in outcomes]
 
 
@@ -111,6 +115,22 @@ async def score_prepared(
     pending = state.batcher.submit(items, timeout_s)
     scored = await asyncio.gather(*(state.batcher.result(p) for p in pending), return_exceptions=True)
     return [_reraise_fatal(s) if isinstance(s, BaseException) else s for s in scored]
+
+
+@contextlib.contextmanager
+def _admitted(state: ServiceState, items: int) -> Iterator[None]:
+    """Count items into the decode stage, all or none: QueueFull when more than queue_size would wait."""
+    limit = state.settings.queue_size
+    if state.preparing + items > limit:
+        raise QueueFull(
+            f"too many items waiting to be decoded ({limit}); retry later",
+            retry_after_s=state.settings.retry_after_s,
+        )
+    state.preparing += items
+    try:
+        yield
+    finally:
+        state.preparing -= items
 
 
 async def _prepare(state: ServiceState, raw: RawItem) -> PreparedItem:

@@ -23,8 +23,8 @@ async def dry_run(state: ServiceState, policy_name: str, request: DryRunRequest)
     """Score the items like `/v1/classify` does and return the evaluation metrics of the named policy.
 
     Items that cannot be used (bad base64, undecodable image, no input) are skipped and listed.
-    Scoring goes in chunks of one round of batches, so a large dry run never fills the queue
-    ahead of live traffic. Nothing is counted in the classify metrics.
+    Decoding and scoring go in chunks of one round of batches, so a large dry run never fills the
+    decode pool or the queue ahead of live traffic. Nothing is counted in the classify metrics.
     """
     policy = state.policies.get(policy_name)
     errors: list[str] = []
@@ -39,22 +39,21 @@ async def dry_run(state: ServiceState, policy_name: str, request: DryRunRequest)
         labelled.append(item)
         raws.append(RawItem(item.id, item.text, item.image_bytes(), None))
 
-    usable: list[tuple[LabelledItem, PreparedItem]] = []
-    for item, prepared in zip(labelled, await prepare_many(state, raws), strict=True):
-        if isinstance(prepared, Exception):
-            errors.append(f"{item.id}: {reply_for(prepared).message}")
-        else:
-            usable.append((item, prepared))
-
     settings = state.settings
-    chunk = settings.max_batch_size * settings.inference_workers
+    chunk = min(settings.max_batch_size * settings.inference_workers, settings.queue_size)
     items: list[LabelledItem] = []
     scores: list[ModelScores] = []
     categories = state.bundle.manifest.categories
-    for start in range(0, len(usable), chunk):
-        part = usable[start : start + chunk]
-        scored = await score_prepared(state, [p for _, p in part], settings.request_timeout_ms / 1000)
-        for (item, prepared), result in zip(part, scored, strict=True):
+    for start in range(0, len(raws), chunk):
+        usable: list[tuple[LabelledItem, PreparedItem]] = []
+        part = labelled[start : start + chunk]
+        for item, prepared in zip(part, await prepare_many(state, raws[start : start + chunk]), strict=True):
+            if isinstance(prepared, Exception):
+                errors.append(f"{item.id}: {reply_for(prepared).message}")
+            else:
+                usable.append((item, prepared))
+        scored = await score_prepared(state, [p for _, p in usable], settings.request_timeout_ms / 1000)
+        for (item, prepared), result in zip(usable, scored, strict=True):
             if isinstance(result, Exception):
                 errors.append(f"{item.id}: {reply_for(result).message}")
             else:

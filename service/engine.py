@@ -280,6 +280,13 @@ class OnnxEngine:
                 info, sessions=len(sessions), buckets=batch_buckets(settings.max_batch_size)
             )
             bind_device = "cuda"
+            if manifest.variants[info.variant].device != "cuda":
+                log.warning(
+                    "the bundle has no GPU variant: its CPU variant runs on CUDA, where int8 operators "
+                    "may fall back to the CPU; add fp16 with `python -m model export --checkpoint "
+                    "<bundle>/checkpoint.pt --artifact <bundle> --variants int8,fp16`",
+                    extra={"variant": info.variant},
+                )
         log.info(
             "model loaded",
             extra={

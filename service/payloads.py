@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import ValidationError
@@ -27,6 +29,13 @@ from service.labelled_data import MAX_DRY_RUN_ITEMS, DryRunRequest
 from service.schemas import BatchRequest, ClassifyRequest
 
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
+# JSON bodies from this size up are parsed, validated and base64-decoded in a worker thread: the largest
+# allowed body (16 MiB) takes tens of milliseconds, which would stall every request on the event loop,
+# while a typical one (tens of KB) parses faster than a thread hop.
+OFF_LOOP_BYTES = 256 * 1024
+# Only a \uD800-\uDFFF escape can put a surrogate into a parsed string (raw UTF-8 cannot hold one).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,25 +75,51 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def read_json(request: Request) -> Any:
-    """Read a non-empty `application/json` body."""
+async def read_json(request: Request, parse: Callable[[Any], T]) -> T:
+    """Read a non-empty `application/json` body and return `parse` of its document.
+
+    Parsing, validation and base64 decoding of a large body run in a worker thread, off the event loop.
+    """
     media_type = _media_type(request)
     body = await request.body()
     if not body.strip():
         raise EmptyBody("the request body is empty")
     if media_type != "application/json":
         raise UnsupportedMediaType(f"content type {media_type or '(none)'!r}: send application/json")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
+
+    def run() -> T:
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
+        if _SURROGATE_ESCAPE.search(body):  # pairs (an escaped emoji) are fine; a lone one is not text
+            _check_unicode(document)
+        return parse(document)
+
+    return run() if len(body) < OFF_LOOP_BYTES else await asyncio.to_thread(run)
+
+
+def _check_unicode(value: Any) -> None:
+    """Raise InvalidJSON if any string in a parsed document holds a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJSON("the body is not valid JSON text: a string holds a lone surrogate") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_unicode(key)
+            _check_unicode(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_unicode(item)
 
 
 async def read_classify(request: Request, max_body_bytes: int) -> RawItem:
     """Read `POST /v1/classify`: JSON with a base64 image, or multipart with an `image` file."""
     if _media_type(request) == "multipart/form-data":
         return await _read_multipart(request, max_body_bytes)
-    return item_from_request(ClassifyRequest.model_validate(await read_json(request)))
+    return await read_json(request, lambda doc: item_from_request(ClassifyRequest.model_validate(doc)))
 
 
 async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
@@ -106,7 +141,12 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
 
 async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFailure]:
     """Read `POST /v1/classify/batch`; an unusable item becomes its own error, not a failed request."""
-    batch = BatchRequest.model_validate(await read_json(request))
+    return await read_json(request, lambda document: batch_items(document, max_items))
+
+
+def batch_items(document: Any, max_items: int) -> list[RawItem | ItemFailure]:
+    """Validate a batch document item by item."""
+    batch = BatchRequest.model_validate(document)
     if not batch.items:
         raise MissingInput("`items` is empty")
     if len(batch.items) > max_items:
@@ -116,15 +156,19 @@ async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFai
         try:
             items.append(item_from_request(ClassifyRequest.model_validate(raw), batch.policy))
         except (ServiceError, ValidationError) as exc:
-            item_id = raw.get("id")
+            item_id = raw.get("id") if isinstance(raw, dict) else None
             items.append(ItemFailure(item_id if isinstance(item_id, str) else None, exc))
     return items
 
 
 async def read_dry_run(request: Request) -> DryRunRequest:
     """Read `POST /v1/policies/{name}/evaluate`: labelled items with base64 images."""
-    body = await read_json(request)
-    items = body.get("items") if isinstance(body, dict) else None
+    return await read_json(request, dry_run_request)
+
+
+def dry_run_request(document: Any) -> DryRunRequest:
+    """Validate a dry-run document, refusing too many items before validating them."""
+    items = document.get("items") if isinstance(document, dict) else None
     if isinstance(items, list) and len(items) > MAX_DRY_RUN_ITEMS:
         raise TooManyItems(f"{len(items)} items; a dry run takes at most {MAX_DRY_RUN_ITEMS}")
-    return DryRunRequest.model_validate(body)
+    return DryRunRequest.model_validate(document)

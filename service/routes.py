@@ -155,9 +155,13 @@ async def classify_batch(request: Request, state: ReadyDep) -> BatchResponse:
 )
 async def moderations(request: Request, state: ReadyDep) -> ModerationResponse:
     """OpenAI-compatible moderation: `flagged` is our policy's action not being `allow`."""
-    body = ModerationRequest.model_validate(await read_json(request))
     response_id = moderation_id()
-    items = moderation_items(body, response_id, state.settings.max_batch_items)
+    items = await read_json(
+        request,
+        lambda document: moderation_items(
+            ModerationRequest.model_validate(document), response_id, state.settings.max_batch_items
+        ),
+    )
     results = await classify_all(state, items)
     return ModerationResponse(
         id=response_id,

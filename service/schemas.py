@@ -27,7 +27,7 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict[str, Any]] = Field(description="ClassifyRequest objects, answered in order")
+    items: list[Any] = Field(description="ClassifyRequest objects, answered in order")
     policy: str | None = None
 
 

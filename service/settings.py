@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # batching: raise max_batch_size for throughput, max_wait_ms trades latency for fuller batches
     max_batch_size: int = Field(default=32, ge=1, le=1024)
     max_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
-    queue_size: int = Field(default=512, ge=1)  # queued items beyond this get 429
+    queue_size: int = Field(default=512, ge=1)  # per stage (decode, batch): items waiting beyond it get 429
     inference_workers: int = Field(
         default=1, ge=1, le=8
     )  # concurrent batches (2 overlaps prep and run on GPU)

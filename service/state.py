@@ -31,6 +31,7 @@ class ServiceState:
     metrics: Metrics
     decode_pool: ThreadPoolExecutor
     ready: bool = False
+    preparing: int = 0  # items waiting for or in the decode pool (bounded by settings.queue_size)
 
 
 def set_metrics(app: FastAPI, metrics: Metrics) -> None:

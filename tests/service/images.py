@@ -21,6 +21,11 @@ def solid(value: int, fmt: str = "PNG", size: tuple[int, int] = (40, 30)) -> byt
     return encode(Image.new("RGB", size, (value, value, value)), fmt)
 
 
+def noise_png(side: int) -> bytes:
+    """A side x side PNG of grey noise: about 1 byte per pixel, it barely compresses."""
+    return encode(Image.effect_noise((side, side), 64).convert("RGB"), "PNG")
+
+
 def truncated_jpeg() -> bytes:
     """A JPEG cut in half: the header parses, the pixels do not."""
     noisy = Image.effect_noise((256, 256), 64).convert("RGB")

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.app import create_app
 from service.settings import Settings
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
-from tests.service.images import png_bomb, solid, truncated_jpeg
+from tests.service.images import noise_png, png_bomb, solid, truncated_jpeg
 from tests.service.live import serve
 
 
@@ -102,6 +102,24 @@ def test_multipart(client: httpx.Client) -> None:
     check_result(image_only.json(), image=True, text=False)
 
 
+def test_escaped_emoji_are_text_and_large_bodies_are_served(client: httpx.Client) -> None:
+    # an emoji escaped as a surrogate pair (json.dumps' default) is valid text, unlike a lone surrogate
+    escaped = client.post(
+        "/v1/classify",
+        content=b'{"text": "nice \\ud83d\\ude00"}',
+        headers={"content-type": "application/json"},
+    )
+    assert escaped.status_code == 200, escaped.text
+    # a body above payloads.OFF_LOOP_BYTES is parsed in a worker thread, with the same answer
+    big_png = noise_png(400)
+    assert len(b64(big_png)) > 256 * 1024
+    small = client.post("/v1/classify", json={"image": b64(solid(200)), "text": "what is this"}).json()
+    big = client.post("/v1/classify", json={"image": b64(big_png), "text": "what is this"})
+    assert big.status_code == 200, big.text
+    check_result(small, image=True, text=True)
+    check_result(big.json(), image=True, text=True)
+
+
 def test_overlong_text_is_truncated_and_says_so(client: httpx.Client) -> None:
     body = client.post("/v1/classify", json={"text": "hello world " * 400}).json()
     assert body["text_truncated"] is True
@@ -116,11 +134,12 @@ def test_batch_answers_in_order_and_fails_bad_items_alone(client: httpx.Client) 
         {"id": "e", "text": "hi", "policy": "nope"},
         {"id": "f", "text": 42},
         {"id": "g", "image": b64(png_bomb())},
+        "not an object",
     ]
     response = client.post("/v1/classify/batch", json={"items": items})
     assert response.status_code == 200, response.text
     results = response.json()["results"]
-    assert [r.get("status") for r in results] == [None, 415, None, 400, 404, 422, 413]
+    assert [r.get("status") for r in results] == [None, 415, None, 400, 404, 422, 413, 422]
     check_result(results[0], image=False, text=True)
     check_result(results[2], image=True, text=True)
     assert [r["id"] for r in results[:5]] == ["a", "b", "c", "d", "e"]
@@ -176,6 +195,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
     ("unknown policy", {"json": {"text": "hi", "policy": "strictest"}}, 404, "unknown_policy"),
     ("overlong text", {"json": {"text": "x" * 25_000}}, 422, "text_too_long"),
     ("no content", {"json": {"id": "x"}}, 422, "missing_input"),
+    (
+        "lone surrogate in the text",
+        {"content": b'{"text": "hi \\ud800 there"}', "headers": {"content-type": "application/json"}},
+        400,
+        "invalid_json",
+    ),
     ("wrong type", {"json": {"text": 5}}, 422, "invalid_request"),
     ("unknown field", {"json": {"txt": "hi"}}, 422, "invalid_request"),
     (

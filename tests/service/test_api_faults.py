@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pytest
 from service.app import create_app
 from service.errors import ModelBundleError
 from service.settings import Settings
+from service.state import app_service
 from tests.service.bundle import make_bundle
 from tests.service.fakes import FakeEngine
 from tests.service.live import serve
@@ -108,6 +110,28 @@ def test_a_full_queue_gives_429_with_retry_after(
     assert batch.status_code == 429
     engine.gate.set()
     assert all(f.result().status_code == 200 for f in [first, *queued])
+
+
+def test_items_waiting_to_be_decoded_are_bounded_too(test_bundle: Path, pool: ThreadPoolExecutor) -> None:
+    settings = Settings(model_dir=test_bundle, queue_size=2, decode_threads=1, retry_after_s=3)
+    app = create_app(settings, engine_factory=lambda bundle, s: FakeEngine())
+    with serve(app) as url:
+        state = app_service(app)
+        decoder_free = threading.Event()
+        state.decode_pool.submit(decoder_free.wait)  # the only decode thread is busy
+        try:
+            waiting = [pool.submit(classify, url) for _ in range(2)]
+            wait_for(lambda: state.preparing == 2)
+            refused = classify(url)
+            assert refused.status_code == 429 and refused.headers["retry-after"] == "3"
+            assert "decoded" in refused.json()["error"]["message"]
+            batch = httpx.post(f"{url}/v1/classify/batch", json={"items": [{"text": "x"}]})
+            assert batch.status_code == 429  # a batch's items are admitted together or not at all
+        finally:
+            decoder_free.set()
+        assert [f.result().status_code for f in waiting] == [200, 200]
+        assert state.preparing == 0
+        assert classify(url).status_code == 200
 
 
 def test_not_ready_until_warm(test_bundle: Path) -> None:

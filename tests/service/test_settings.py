@@ -30,3 +30,18 @@ def test_serve_subcommand_parses() -> None:
     args = build_parser().parse_args(["serve", "--port", "8123", "--model", "m", "--policies", "p"])
     assert (args.port, args.model_dir, args.policies_dir, args.host) == (8123, Path("m"), Path("p"), None)
     assert callable(args.run)
+
+
+@pytest.mark.parametrize(("grace", "timeout"), [("0", 0), ("2.5", 3), ("10", 10)])
+def test_serve_passes_the_shutdown_grace_to_uvicorn(
+    monkeypatch: pytest.MonkeyPatch, test_bundle: Path, grace: str, timeout: int
+) -> None:
+    import uvicorn
+
+    from service.__main__ import main
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("SAFETY_SHUTDOWN_GRACE_S", grace)
+    assert main(["serve", "--model", str(test_bundle)]) == 0
+    assert seen["timeout_graceful_shutdown"] == timeout  # 0 is "do not wait", never None ("forever")
