@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     device: Device = "auto"  # auto: CUDA when a GPU and the CUDA provider really work, else CPU
     variant: str | None = None  # override the manifest's default_variant for the device
 
-    # ONNX Runtime threads; 0 lets ONNX Runtime choose (all physical cores)
-    intra_op_threads: int = Field(default=0, ge=0)
+    # ONNX Runtime threads per session run; 0 lets ONNX Runtime choose (all physical cores). On CPU, one
+    # single-threaded run per core (intra_op_threads=1, inference_workers=cores) beat one run on every
+    # core: 298 against 245 requests/s on 2 cores (docs/performance.md). Size both to the CPU limit.
+    intra_op_threads: int = Field(default=1, ge=0)
     inter_op_threads: int = Field(default=0, ge=0)
     warmup: bool = True  # run dummy batches before /readyz turns true
 
@@ -39,8 +41,8 @@ class Settings(BaseSettings):
     max_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     queue_size: int = Field(default=512, ge=1)  # per stage (decode, batch): items waiting beyond it get 429
     inference_workers: int = Field(
-        default=1, ge=1, le=8
-    )  # concurrent batches (2 overlaps prep and run on GPU)
+        default=2, ge=1, le=8
+    )  # batches run at once: one is assembled while another runs (CPU: one per core; GPU: 2)
     request_timeout_ms: float = Field(default=10_000.0, gt=0.0)  # a request still queued after this gets 504
     retry_after_s: int = Field(default=1, ge=1)
     shutdown_grace_s: float = Field(default=10.0, ge=0.0)  # how long shutdown waits for queued work

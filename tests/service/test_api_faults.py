@@ -42,8 +42,13 @@ def fake() -> FakeEngine:
 
 @pytest.fixture(scope="module")
 def fake_url(test_bundle: Path, fake: FakeEngine) -> Iterator[str]:
-    settings = Settings(
-        model_dir=test_bundle, queue_size=2, max_batch_size=4, request_timeout_ms=2000, retry_after_s=3
+    settings = Settings(  # one inference worker: a held run holds the whole queue behind it
+        model_dir=test_bundle,
+        queue_size=2,
+        max_batch_size=4,
+        request_timeout_ms=2000,
+        retry_after_s=3,
+        inference_workers=1,
     )
     with serve(create_app(settings, engine_factory=lambda bundle, s: fake)) as url:
         yield url
@@ -151,7 +156,8 @@ def test_not_ready_until_warm(test_bundle: Path) -> None:
 def test_shutdown_drains_in_flight_requests(test_bundle: Path, pool: ThreadPoolExecutor) -> None:
     engine = FakeEngine()
     engine.delay_s = 0.3
-    with serve(create_app(Settings(model_dir=test_bundle), lambda b, s: engine)) as url:
+    settings = Settings(model_dir=test_bundle, inference_workers=1)
+    with serve(create_app(settings, lambda b, s: engine)) as url:
         in_flight: list[Future[httpx.Response]] = [pool.submit(classify, url)]
         wait_for(lambda: engine.runs_started == 1)
         in_flight += [pool.submit(classify, url) for _ in range(2)]
