@@ -2,7 +2,7 @@
 PY ?= python
 ARTIFACT ?= model/artifacts/glyph-minilm
 
-.PHONY: install serve test lint types model bench
+.PHONY: install serve test lint types model bench bench-gpu
 
 install:            ## install the service, training and dev tools into the current environment
 	$(PY) -m pip install -e ".[train,dev]"
@@ -23,3 +23,10 @@ test: lint types    ## lint + types + the whole test suite
 model:              ## reproduce the shipped default model from scratch (about 28 min on 2 CPU cores)
 	$(PY) -m model build --artifact $(ARTIFACT) --variants int8  # fp16 would not fit the 80 MB; the Dockerfile builds it
 	$(PY) -m model card --artifact $(ARTIFACT)
+
+bench:              ## the benchmark, short phases (about 75 s on 2 cores): figures printed and in out/bench.json
+	$(PY) loadtests/bench.py --quick --json out/bench.json
+
+bench-gpu:          ## on a machine with a CUDA GPU and onnxruntime-gpu: add fp16 to a copy of the bundle, benchmark it there
+	$(PY) -m model export --checkpoint $(ARTIFACT)/checkpoint.pt --artifact out/gpu-bundle --name glyph-minilm --variants int8,fp16
+	SAFETY_DEVICE=cuda $(PY) loadtests/bench.py --model out/gpu-bundle --json out/bench-gpu.json

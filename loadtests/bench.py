@@ -268,6 +268,8 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
                 loadgen.open_loop("127.0.0.1", service.port, bodies, rate * share / 100, profile.open_loop_s)
             )
         results["peak_rss_mb"] = servers.peak_rss_bytes(service.pid) / 2**20
+        if info.provider == "CUDAExecutionProvider":  # what the service holds on the GPU after the load
+            results["gpu_memory_mb"] = servers.gpu_memory_mb(service.pid)
 
     with servers.running("naive", model_dir) as naive:
         bodies = [loadgen.build_request("127.0.0.1", naive.port, CLASSIFY, c.body()) for c in calls]
@@ -349,6 +351,8 @@ def table(results: dict[str, Any]) -> str:
         ("loadgen: headroom (trivial / service)", gen["headroom"]),
         ("loadgen: CPU share at saturation (cores)", gen["cpu_share_at_saturation"]),
     ]
+    if results.get("gpu_memory_mb") is not None:
+        rows.append(("gpu_memory_mb (service)", results["gpu_memory_mb"]))
     lines = [f"{name:<44} {value:>10.2f}" for name, value in rows]
     lines += ["", f"{'batch':>6} {'ms/batch':>10} {'items/s':>10}"]
     lines += [

@@ -156,6 +156,31 @@ def peak_rss_bytes(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
+def gpu_memory_mb(pid: int) -> float | None:
+    """Return the GPU memory the process holds (MiB, from nvidia-smi), or None without nvidia-smi."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return process_gpu_memory(out, pid)
+
+
+def process_gpu_memory(nvidia_smi_csv: str, pid: int) -> float:
+    """Sum the `pid, used_memory` rows of nvidia-smi's compute-apps CSV that belong to `pid` (MiB)."""
+    total = 0.0
+    for line in nvidia_smi_csv.splitlines():
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) == 2 and fields[0] == str(pid) and fields[1].replace(".", "", 1).isdigit():
+            total += float(fields[1])
+    return total
+
+
 def free_port() -> int:
     """Return a TCP port that is free on 127.0.0.1 right now."""
     with socket.socket() as sock:

@@ -65,3 +65,10 @@ def test_bench_writes_every_key(test_bundle: Path, tmp_path: Path, monkeypatch: 
     assert set(KEYS) <= results.keys()
     assert {"trivial_throughput", "headroom", "cpu_share_at_saturation"} <= results["loadgen"].keys()
     assert {"by_text_tokens", "by_image_size"} <= results["sweep"].keys()
+
+
+def test_gpu_memory_is_read_per_process_from_nvidia_smi() -> None:
+    csv = "4242, 1530\n17, 80000\n4242, 12\n[N/A], [N/A]\n"
+    assert servers.process_gpu_memory(csv, 4242) == 1542.0
+    assert servers.process_gpu_memory(csv, 99) == 0.0
+    assert servers.process_gpu_memory("", 4242) == 0.0
