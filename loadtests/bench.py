@@ -33,8 +33,8 @@ if __package__ in (None, ""):  # run as `python loadtests/bench.py`: make the re
 
 from loadtests import loadgen, servers, workload  # noqa: E402
 from loadtests.loadgen import LoadResult  # noqa: E402
+from service.settings import SHIPPED_MODEL_DIR  # noqa: E402
 
-DEFAULT_MODEL = Path("model/artifacts/glyph-minilm")
 CLASSIFY = "/v1/classify"
 T = TypeVar("T")
 
@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short phases (under 3 minutes on 2 cores)")
     parser.add_argument("--json", type=Path, dest="json_out", help="write the figures here")
     parser.add_argument(
-        "--model", type=Path, default=DEFAULT_MODEL, help=f"model bundle (default {DEFAULT_MODEL})"
+        "--model", type=Path, default=SHIPPED_MODEL_DIR, help="model bundle (default: the shipped one)"
     )
     parser.add_argument("--no-sweep", action="store_true", help="skip the batch/text/image cost sweep")
     args = parser.parse_args(argv)

@@ -11,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Device = Literal["auto", "cpu", "cuda"]
 
 
+# The repo's shipped default bundle, found from wherever `serve` is started (the Docker image sets
+# SAFETY_MODEL_DIR to its own copy).
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model" / "artifacts" / "glyph-minilm"
+
+
 class Settings(BaseSettings):
     """Every knob of the service; env vars `SAFETY_<NAME>` override the defaults."""
 
@@ -21,7 +26,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
 
     # what to serve
-    model_dir: Path = Path("model/artifacts/glyph-minilm")  # a bundle: manifest.json + ONNX variants
+    model_dir: Path = SHIPPED_MODEL_DIR  # a bundle: manifest.json + ONNX variants
     # YAML policy files (the built-in `default` is always there); `serve` defaults it to the repo's policies/
     policies_dir: Path | None = None
     policy_watch_s: float = Field(default=5.0, ge=0.0)  # reload when a policy file changes; 0 = off

@@ -45,3 +45,11 @@ def test_serve_passes_the_shutdown_grace_to_uvicorn(
     monkeypatch.setenv("SAFETY_SHUTDOWN_GRACE_S", grace)
     assert main(["serve", "--model", str(test_bundle)]) == 0
     assert seen["timeout_graceful_shutdown"] == timeout  # 0 is "do not wait", never None ("forever")
+
+
+def test_the_shipped_bundle_is_found_from_any_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SAFETY_MODEL_DIR", raising=False)
+    assert (Settings().model_dir / "manifest.json").is_file()
