@@ -33,6 +33,7 @@ if __package__ in (None, ""):  # run as `python loadtests/bench.py`: make the re
 
 from loadtests import loadgen, servers, workload  # noqa: E402
 from loadtests.loadgen import LoadResult  # noqa: E402
+from service.engine import CUDA_PROVIDER  # noqa: E402
 from service.settings import SHIPPED_MODEL_DIR  # noqa: E402
 
 CLASSIFY = "/v1/classify"
@@ -268,7 +269,7 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
                 loadgen.open_loop("127.0.0.1", service.port, bodies, rate * share / 100, profile.open_loop_s)
             )
         results["peak_rss_mb"] = servers.peak_rss_bytes(service.pid) / 2**20
-        if info.provider == "CUDAExecutionProvider":  # what the service holds on the GPU after the load
+        if info.provider == CUDA_PROVIDER:  # what the service holds on the GPU after the load
             results["gpu_memory_mb"] = servers.gpu_memory_mb(service.pid)
 
     with servers.running("naive", model_dir) as naive:

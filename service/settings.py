@@ -35,8 +35,9 @@ class Settings(BaseSettings):
     variant: str | None = None  # override the manifest's default_variant for the device
 
     # ONNX Runtime threads per session run; 0 lets ONNX Runtime choose (all physical cores). On CPU, one
-    # single-threaded run per core (intra_op_threads=1, inference_workers=cores) beat one run on every
-    # core: 298 against 245 requests/s on 2 cores (docs/performance.md). Size both to the CPU limit.
+    # single-threaded run per core beat one run on every core: 298 against 245 requests/s on 2 cores
+    # (docs/performance.md). The defaults (2 workers x 1 thread) suit 2 cores; elsewhere set
+    # inference_workers x intra_op_threads = the CPU limit.
     intra_op_threads: int = Field(default=1, ge=0)
     inter_op_threads: int = Field(default=0, ge=0)
     warmup: bool = True  # run dummy batches before /readyz turns true
