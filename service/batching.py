@@ -3,12 +3,14 @@
 The batcher sees arrays only (rule 6). Inference runs in worker threads so the event loop never blocks.
 Guarantees: a request whose deadline passed while queued never runs and gets DeadlineExceeded; a batch
 that raises fails exactly its own futures; a full queue raises QueueFull at once; `stop()` drains.
+Times come from time.monotonic(), not loop.time(): uvloop's clock ticks in whole milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -173,7 +175,7 @@ class Batcher:
                 retry_after_s=self._retry_after_s,
             )
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()
         pending = [Pending(item, loop.create_future(), now, now + timeout_s) for item in items]
         for p in pending:
             self._queue.put_nowait(p)
@@ -181,7 +183,7 @@ class Batcher:
 
     async def result(self, pending: Pending) -> Scored:
         """Await one item; DeadlineExceeded if its deadline passes before its batch starts."""
-        remaining = pending.deadline - asyncio.get_running_loop().time()
+        remaining = pending.deadline - time.monotonic()
         done, _ = await asyncio.wait({pending.future}, timeout=max(remaining, 0.0))
         if not done and not pending.started:
             pending.future.cancel()  # the worker skips cancelled items: it never runs
@@ -197,9 +199,8 @@ class Batcher:
     async def stop(self, grace_s: float = 10.0) -> None:
         """Refuse new items, let queued and running batches finish (up to grace_s), then stop."""
         self._closed = True
-        loop = asyncio.get_running_loop()
-        end = loop.time() + grace_s
-        while (self._queue.qsize() or self._in_flight) and loop.time() < end:
+        end = time.monotonic() + grace_s
+        while (self._queue.qsize() or self._in_flight) and time.monotonic() < end:
             await asyncio.sleep(0.005)
         for task in self._tasks:
             task.cancel()
@@ -212,13 +213,12 @@ class Batcher:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _work(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
             self._take_ready(batch)
             if self._max_wait_s > 0:
-                until = loop.time() + self._max_wait_s
-                while len(batch) < self._max_batch_size and (left := until - loop.time()) > 0:
+                until = time.monotonic() + self._max_wait_s
+                while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
                     try:
                         batch.append(await asyncio.wait_for(self._queue.get(), left))
                     except TimeoutError:
@@ -232,7 +232,7 @@ class Batcher:
 
     async def _run(self, batch: list[Pending]) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()
         live = []
         for p in batch:
             if p.future.done():  # its caller gave up (deadline)
@@ -260,7 +260,7 @@ class Batcher:
             return
         finally:
             self._in_flight -= len(live)
-        inference_s = loop.time() - now
+        inference_s = time.monotonic() - now
         self._stats.batch_done(len(live), inference_s)
         for p, row in zip(live, rows, strict=True):
             if not p.future.done():

@@ -192,3 +192,22 @@ def test_inference_runs_off_the_event_loop_thread() -> None:
 
     asyncio.run(main())
     assert threads and threads[0] is not threading.main_thread()
+
+
+def test_timings_are_finer_than_uvloops_millisecond_clock() -> None:
+    """uvicorn runs on uvloop, whose loop.time() ticks in whole milliseconds (a 1.3 ms batch read 1 or 2)."""
+    import uvloop
+
+    engine = FakeEngine()
+    engine.delay_s = 0.0013
+
+    async def main() -> list[float]:
+        batcher = make_batcher(engine)
+        await batcher.start()
+        scored = [await batcher.score(text_item(3), 5) for _ in range(3)]
+        await batcher.stop()
+        return [s.inference_s * 1000 for s in scored]
+
+    inference_ms = uvloop.run(main())
+    assert min(inference_ms) >= 1.3
+    assert any(abs(ms - round(ms)) > 1e-6 for ms in inference_ms)  # not on a whole-millisecond tick
