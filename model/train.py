@@ -7,6 +7,7 @@ is kept, and the default thresholds are chosen on validation data.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -51,6 +52,9 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_steps: int = 100
     min_unsafe_recall: float = 0.97  # the joint unsafe threshold is chosen to reach this on validation
+    # validation, checkpoints and export use an exponential moving average of the weights (horizon
+    # ~1/(1-decay) steps, ~4 epochs); 0 = the raw weights
+    ema_decay: float = 0.998
     threads: int = 2
 
 
@@ -123,6 +127,32 @@ def predict(model: SafetyModel, data: EncodedSet, batch_size: int = 256) -> dict
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+class WeightAverage:
+    """An exponential moving average of a model's trained weights and BatchNorm statistics.
+
+    The average is steadier from epoch to epoch than the raw weights, and its probabilities are
+    less over-confident, which matters where the unsafe threshold is chosen for 97% recall.
+    """
+
+    def __init__(self, model: SafetyModel, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval() if decay > 0 else model
+        pairs = zip(self.model.state_dict().items(), model.state_dict().values(), strict=True)
+        self.pairs = [(avg, live) for (name, avg), live in pairs if not name.startswith("text_encoder.")]
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """Blend the live weights in; early steps weigh more, so the start is not stuck at init."""
+        if self.decay <= 0:
+            return
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for avg, live in self.pairs:
+            if avg.is_floating_point():
+                avg.lerp_(live, 1 - decay)
+            else:  # BatchNorm's step counter
+                avg.copy_(live)
+
+
 def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     """Train, keep the best epoch, choose thresholds; return the checkpoint path."""
     set_seed(cfg.seed)
@@ -157,6 +187,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
         return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
+    ema = WeightAverage(model, cfg.ema_decay)
     best_f1, step, history = -1.0, 0, []
     generator = torch.Generator().manual_seed(cfg.seed)
     for epoch in range(cfg.epochs):
@@ -177,9 +208,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
+            ema.update(step)
             step += 1
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        val_scores = predict(model, data["val"])
+        val_scores = predict(ema.model, data["val"])
         thresholds = choose_thresholds(data["val"].samples, val_scores, cfg.min_unsafe_recall)
         val = evaluate(data["val"].samples, val_scores, thresholds)
         val_argmax = evaluate(data["val"].samples, val_scores, ARGMAX)["joint_macro_f1"]
@@ -192,8 +224,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         )
         if val["joint_macro_f1"] > best_f1:
             best_f1 = val["joint_macro_f1"]
-            save_checkpoint(out / "best.pt", model, model_cfg, cfg, thresholds, val)
-        save_checkpoint(out / "last.pt", model, model_cfg, cfg, thresholds, val)
+            save_checkpoint(out / "best.pt", ema.model, model_cfg, cfg, thresholds, val)
+        save_checkpoint(out / "last.pt", ema.model, model_cfg, cfg, thresholds, val)
 
     # final figures: the best epoch on the held-out test split
     model, ckpt = load_checkpoint(out / "best.pt")

@@ -47,8 +47,8 @@ BAR = {
 }
 FLOOR = BAR | {
     "joint_macro_f1": 0.86,
-    "joint_unsafe_recall": 0.955,
-    "emergent_unsafe_recall": 0.93,
+    "joint_unsafe_recall": 0.96,
+    "emergent_unsafe_recall": 0.94,
     "image_accuracy": 0.96,
     "text_accuracy": 0.97,
 }
@@ -67,13 +67,13 @@ def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, A
     assert _below(m, BAR) == {}
     assert _below(m, FLOOR) == {}  # a regression, even if still above the bar
     hand = manifest["metrics"]["handwritten"]
-    assert hand["n"] >= 160
+    assert hand["n"] >= 200
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"]
-    assert hand["joint_accuracy"] >= 0.65
+    assert hand["joint_accuracy"] >= 0.64
 
 
 @pytest.mark.xfail(
-    strict=True, reason="hand-written pairs: 0.65 of 165 against a bar of 0.85 (model/README.md)"
+    strict=True, reason="hand-written pairs: 0.65 of 210 against a bar of 0.85 (model/README.md)"
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
@@ -105,6 +105,16 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
 
     joint = GradeThresholds(**manifest["thresholds"]["joint"])
     agree = grade_codes(fp32["joint"], joint) == grade_codes(int8["joint"], joint)
-    # 0.988 at the default thresholds on these 900 items: the unsafe threshold (0.0375) sits where
-    # small int8 shifts flip grades; the argmax grades agree on 99.3% (the manifest's figure)
+    # 0.984 at the default thresholds on these 900 items: the unsafe threshold (0.0375) sits where
+    # small int8 shifts flip grades; the argmax grades agree on 99.5% (the manifest's figure)
     assert agree.mean() >= 0.98
+
+
+def test_the_repo_default_policy_keeps_the_shipped_thresholds(manifest: dict[str, Any]) -> None:
+    """policies/default.yaml overrides the manifest for every request that names no policy."""
+    import yaml
+
+    policy = yaml.safe_load((ARTIFACT.parents[2] / "policies" / "default.yaml").read_text())
+    assert {k: policy[k] for k in ("image", "text", "joint")} == {
+        k: manifest["thresholds"][k] for k in ("image", "text", "joint")
+    }

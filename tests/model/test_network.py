@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from model.config import ModelConfig
 from model.image_tower import CNNTower
 from model.network import SafetyModel, ScoringModel
 from model.text_tower import TextEncoder, default_text_path
+from model.train import WeightAverage
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +103,19 @@ def test_clip_tower_from_tiny_local_checkpoint(tmp_path: Path, text_encoder: Tex
     assert image.shape == joint.shape == (2, 3) and cats.shape == (2, 15)
     tokens = model.model.image_tower(torch.zeros(2, 32, 32, 3, dtype=torch.uint8))
     assert tokens.shape == (2, 1 + (32 // 8) ** 2, 32)  # class token + patches
+
+
+def test_weight_average_follows_the_trained_weights_not_the_frozen_tower(text_encoder: TextEncoder) -> None:
+    tower = copy.deepcopy(text_encoder)  # changed below; the module's fixture stays as it was
+    model = SafetyModel(ModelConfig(d_model=32, n_heads=2, n_fusion_layers=1), tower)
+    average = WeightAverage(model, decay=0.9)
+    start = {k: v.clone() for k, v in average.model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # the frozen tower's too: the average must not follow it
+    average.update(step=1000)  # past the warm-up: the configured decay applies
+    after = average.model.state_dict()
+    name = next(k for k, p in model.named_parameters() if p.requires_grad)
+    assert torch.allclose(after[name], start[name] + 0.1, atol=1e-6)  # a tenth of the way to the live weights
+    assert all(torch.equal(after[k], start[k]) for k in start if k.startswith("text_encoder."))
+    assert WeightAverage(model, decay=0.0).model is model  # 0 = train and save the raw weights
