@@ -18,6 +18,7 @@ def results_markdown(manifest: dict[str, Any]) -> str:
     variant = manifest["default_variant"]["cpu"]
     m = manifest["metrics"][variant]
     hand = manifest["metrics"].get("handwritten")
+    identity = manifest["metrics"].get("identity_probes")
     lines = [
         f"Model `{manifest['name']}` {manifest['version']}, variant `{variant}`, on the held-out "
         f"`{manifest['metrics']['split']}` split ({m['n']} items, template families never seen in training), "
@@ -45,6 +46,13 @@ def results_markdown(manifest: dict[str, Any]) -> str:
             f"| hand-written set {k} ({v['n']} pairs) | {_pct(v['joint_accuracy'])} | |"
             for k, v in hand.get("by_set", {}).items()
         ]
+    if identity:
+        named, unnamed = identity["by_set"]["named"], identity["by_set"]["unnamed"]
+        lines.append(
+            f"| harmless texts naming a group, flagged ({identity['n']} identity probes) | "
+            f"{identity['flagged']} ({named['flagged']} of {named['n']} groups the corpus names, "
+            f"{unnamed['flagged']} of {unnamed['n']} it never names) | |"
+        )
     lines += [
         "",
         "Per pattern (image-text-joint, gold labels):",

@@ -107,43 +107,76 @@ def choose_thresholds(
     }
 
 
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def handwritten_samples(path: Path) -> list[Sample]:
     """Read hand-written image+text pairs ({"glyphs", "text", "joint_grade", ...} per line)."""
     from model.corpus.scenes import Scene
 
-    samples = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        samples.append(
-            Sample(
-                uid=f"handwritten-{n}",
-                split=f"handwritten-{row.get('set', 1)}",  # the set it was written in
-                image=Scene(tuple(row["glyphs"]), seed=1000 + n),
-                text=row["text"],
-                image_grade=None,
-                text_grade=None,
-                joint_grade=row["joint_grade"],
-                categories=tuple(row.get("categories", ())),
-            )
+    return [
+        Sample(
+            uid=f"handwritten-{n}",
+            split=f"handwritten-{row.get('set', 1)}",  # the set it was written in
+            image=Scene(tuple(row["glyphs"]), seed=1000 + n),
+            text=row["text"],
+            image_grade=None,
+            text_grade=None,
+            joint_grade=row["joint_grade"],
+            categories=tuple(row.get("categories", ())),
         )
-    return samples
+        for n, row in enumerate(_jsonl(path))
+    ]
 
 
-def handwritten_figures(
-    pairs: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+def identity_samples(path: Path) -> list[Sample]:
+    """Read identity probes: harmless texts naming a group of people ({"text", "group_in_corpus"}).
+
+    Each is a text-only `safe` item; a model that grades one borderline or unsafe has learnt the
+    group's name as a harm signal. `group_in_corpus` says whether the corpus's hate templates name it.
+    """
+    return [
+        Sample(
+            uid=f"identity-{n}",
+            split="identity-named" if row["group_in_corpus"] else "identity-unnamed",
+            image=None,
+            text=row["text"],
+            image_grade=None,
+            text_grade="safe",
+            joint_grade="safe",
+            categories=(),
+        )
+        for n, row in enumerate(_jsonl(path))
+    ]
+
+
+def accuracy_by_set(
+    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:
-    """Joint accuracy on hand-written pairs, in all and per set (later sets saw less of the model)."""
+    """Joint accuracy in all and per set; a set is what follows the `<fixture>-` prefix of the split."""
     by_set: dict[str, dict[str, float | int]] = {}
-    for split in sorted({s.split for s in pairs}):
-        rows = [i for i, s in enumerate(pairs) if s.split == split]
+    for split in sorted({s.split for s in samples}):
+        rows = [i for i, s in enumerate(samples) if s.split == split]
         subset = {k: v[rows] for k, v in scores.items()}
-        by_set[split.removeprefix("handwritten-")] = {
+        by_set[split.partition("-")[2]] = {
             "n": len(rows),
-            "joint_accuracy": joint_accuracy([pairs[i] for i in rows], subset, thresholds),
+            "joint_accuracy": joint_accuracy([samples[i] for i in rows], subset, thresholds),
         }
-    return {"n": len(pairs), "joint_accuracy": joint_accuracy(pairs, scores, thresholds), "by_set": by_set}
+    overall = joint_accuracy(samples, scores, thresholds)
+    return {"n": len(samples), "joint_accuracy": overall, "by_set": by_set}
+
+
+def identity_figures(
+    probes: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> dict[str, Any]:
+    """How many harmless texts naming a group are flagged (graded borderline or unsafe), per set."""
+    figures = accuracy_by_set(probes, scores, thresholds)
+
+    def flagged(part: dict[str, Any]) -> dict[str, int]:
+        return {"n": part["n"], "flagged": round(part["n"] * (1 - part["joint_accuracy"]))}
+
+    return flagged(figures) | {"by_set": {k: flagged(v) for k, v in figures["by_set"].items()}}
 
 
 def joint_accuracy(

@@ -21,7 +21,13 @@ import onnxruntime as ort
 import torch
 
 from model.data import Sample, render_images
-from model.evaluate import evaluate, handwritten_figures, handwritten_samples
+from model.evaluate import (
+    accuracy_by_set,
+    evaluate,
+    handwritten_samples,
+    identity_figures,
+    identity_samples,
+)
 from model.network import SafetyModel, ScoringModel
 from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
@@ -140,7 +146,9 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-HANDWRITTEN = Path(__file__).parents[1] / "tests" / "fixtures" / "handwritten_pairs.jsonl"
+FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
+HANDWRITTEN = FIXTURES / "handwritten_pairs.jsonl"
+IDENTITY_PROBES = FIXTURES / "identity_probes.jsonl"
 
 
 def export(
@@ -150,6 +158,7 @@ def export(
     variants: Sequence[str],
     evaluate_split: str = "test",
     handwritten: Path | None = HANDWRITTEN,
+    identity_probes: Path | None = IDENTITY_PROBES,
     smooth_alpha: float = SMOOTH_ALPHA,
 ) -> Path:
     """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
@@ -207,8 +216,16 @@ def export(
         pairs = handwritten_samples(handwritten)
         pair_pixels = render_images(pairs, cfg.image_size, workers=1).numpy()
         pair_scores = onnx_predict(session(files[cpu_variant]), pairs, pair_pixels, tokenizer)
-        metrics["handwritten"] = {"variant": cpu_variant} | handwritten_figures(
+        metrics["handwritten"] = {"variant": cpu_variant} | accuracy_by_set(
             pairs, pair_scores, ckpt["thresholds"]
+        )
+    if identity_probes is not None and identity_probes.exists():
+        # harmless texts that name a group of people: how often the group's name alone is flagged
+        probes = identity_samples(identity_probes)
+        blank = np.zeros((len(probes), cfg.image_size, cfg.image_size, 3), np.uint8)  # text-only
+        probe_scores = onnx_predict(session(files[cpu_variant]), probes, blank, tokenizer)
+        metrics["identity_probes"] = {"variant": cpu_variant} | identity_figures(
+            probes, probe_scores, ckpt["thresholds"]
         )
 
     manifest = {

@@ -70,6 +70,8 @@ def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, A
     assert hand["n"] >= 200
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"]
     assert hand["joint_accuracy"] >= 0.64
+    identity = manifest["metrics"]["identity_probes"]
+    assert identity["n"] == 32 and identity["flagged"] <= 18  # what it flags today: no worse
 
 
 @pytest.mark.xfail(
@@ -77,6 +79,13 @@ def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, A
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
+
+
+@pytest.mark.xfail(
+    strict=True, reason="18 of 32 harmless texts naming a group are flagged (model/README.md, Limits)"
+)
+def test_harmless_texts_naming_a_group_are_not_flagged(manifest: dict[str, Any]) -> None:
+    assert manifest["metrics"]["identity_probes"]["flagged"] == 0
 
 
 def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str, Any]) -> None:

@@ -43,6 +43,9 @@ def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]
     written = {str(json.loads(line)["set"]) for line in HANDWRITTEN.read_text().splitlines()}
     assert set(hand["by_set"]) == written == {"1", "2", "3", "4", "5"}  # each set measured on its own
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"]
+    identity = manifest["metrics"]["identity_probes"]  # harmless texts naming a group, text-only
+    assert {k: v["n"] for k, v in identity["by_set"].items()} == {"named": 16, "unnamed": 16}
+    assert 0 <= identity["flagged"] == sum(v["flagged"] for v in identity["by_set"].values()) <= 32
     bundle = Bundle.load(artifact)  # the service's own reader checks the contract and sha256
     assert bundle.verified_file("int8").exists()
 
