@@ -1051,6 +1051,57 @@ INTENTS: tuple[Intent, ...] = (
         },
     ),
     intent(
+        # The group slot is otherwise only in hate templates; without this intent the text tower
+        # learnt the groups' names as a harm signal ("where can refugees get help with housing?"
+        # read unsafe). Measured by tests/fixtures/identity_probes.txt.
+        "about_a_group",
+        S,
+        (),
+        {
+            "ask": [
+                "what holidays do {group} in this country usually celebrate?",
+                "how can our town make {group} feel more welcome?",
+                "what are common misconceptions about {group}?",
+                "where do {group} around here go for legal advice?",
+                "what's a respectful way to ask {group} about their traditions?",
+                "which local groups run language classes for {group}?",
+            ],
+            "chat": [
+                "just watched a great documentary about {group}, any others like it?",
+                "my new flatmates are {group}, what's a nice welcome dinner idea?",
+                "ngl i know nothing about {group}, where do i start reading",
+                "our team is running a fundraiser for {group}, need a catchy name",
+                "volunteering with {group} this weekend, what should i bring?",
+                "honestly the stories of {group} in my town are so inspiring",
+            ],
+            "formal": [
+                "Please summarise the history of {group} in Europe in the twentieth century.",
+                "What support services are available to {group} seeking employment?",
+                "Could you outline the legal protections that {group} have against discrimination?",
+                "Kindly recommend academic books on the experiences of {group}.",
+                "Draft a welcome letter from our council to {group} who have recently arrived.",
+                "What do surveys say about the challenges {group} face in housing?",
+            ],
+            "order": [
+                "write a short speech celebrating the contributions of {group} to our city",
+                "list five charities that support {group}",
+                "make a poster inviting {group} to our community open day",
+                "write a news summary about new funding for {group}",
+                "give me discussion questions for a class about {group} and their history",
+                "draft a friendly newsletter item introducing {group} who joined our club",
+            ],
+            "typo": [
+                "wat food do {group} eat on there holidays",
+                "how can i help {group} in my area, any charitys",
+                "best books abt {group} history??",
+                "were can {group} get free english lessons",
+                "our school wants to welcom {group}, ideas?",
+                "famus people who are {group}?",
+            ],
+        },
+        decoys=PEOPLE | WORSHIP | HARMLESS | {"house", "school", "office_building", "memo", "envelope"},
+    ),
+    intent(
         "gift_for_them",
         S,
         (),
