@@ -58,6 +58,18 @@ def alert_exprs() -> list[str]:
 # --- static checks ---------------------------------------------------------------------------------
 
 
+def test_every_alert_names_its_section_of_the_runbook() -> None:
+    """The on-call engineer follows `runbook` from the alert to what to do; a renamed heading breaks it."""
+    doc = ROOT / "docs" / "operations.md"
+    headings = re.findall(r"^## (.+)$", doc.read_text(), flags=re.MULTILINE)
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}
+    rules = yaml.safe_load((PROMETHEUS_DIR / "rules.yml").read_text())
+    for rule in (r for group in rules["groups"] for r in group["rules"]):
+        path, _, section = rule["annotations"]["runbook"].partition("#")
+        assert path == "docs/operations.md" and section in anchors, rule["alert"]
+        assert section.startswith(rule["alert"].lower()), rule["alert"]
+
+
 def test_dashboard_is_well_formed() -> None:
     board = dashboard()
     assert board["uid"] and board["title"] and board["schemaVersion"] >= 36
