@@ -1053,7 +1053,7 @@ INTENTS: tuple[Intent, ...] = (
     intent(
         # The group slot is otherwise only in hate templates; without this intent the text tower
         # learnt the groups' names as a harm signal ("where can refugees get help with housing?"
-        # read unsafe). Measured by tests/fixtures/identity_probes.txt.
+        # read unsafe). Measured by tests/fixtures/identity_probes.jsonl.
         "about_a_group",
         S,
         (),
