@@ -1,4 +1,5 @@
-"""Command line for the corpus: `render` draws one scene, `stats` summarises, `export` writes a split."""
+"""Command line for the corpus: `render` draws one scene, `stats` summarises, `export` writes a split,
+`coverage` measures how close given texts come to the training texts."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from service.taxonomy import CATEGORIES, VALID_PATTERNS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the `corpus` command (with `render` and `stats`) to an argparse subparsers object."""
+    """Add the `corpus` command (render, stats, export, coverage) to an argparse subparsers object."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "corpus", help="render scenes, summarise the corpus"
     )
@@ -43,6 +44,14 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--size", type=int, default=24000)
     export.add_argument("--image-size", type=int, default=128)
     export.set_defaults(handler=run_export)
+    cover = commands.add_parser(
+        "coverage", help="how close texts come to the training texts, beside the held-out test split"
+    )
+    cover.add_argument("texts", type=Path, help="JSONL with a `text` field per row, or one text per line")
+    cover.add_argument("--seed", type=int, default=0)
+    cover.add_argument("--size", type=int, default=24000)
+    cover.add_argument("--json", type=Path, default=None, help="also write the figures and similarities here")
+    cover.set_defaults(handler=run_coverage)
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -111,8 +120,34 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_coverage(args: argparse.Namespace) -> int:
+    """Print nearest-training-text similarity percentiles of the given texts and of the test split."""
+    from model.corpus.coverage import PERCENTILES, coverage, read_texts  # torch: only for this command
+
+    if not args.texts.is_file():
+        print(f"error: no such file {args.texts}", file=sys.stderr)
+        return 2
+    texts = read_texts(args.texts)
+    if not texts:
+        print(f"error: no texts in {args.texts}", file=sys.stderr)
+        return 2
+    figures = coverage(texts, seed=args.seed, size=args.size)
+    rows = {
+        f"{args.texts.name} ({figures['n']})": figures["texts"],
+        "held-out test split": figures["test_split"],
+    }
+    columns = tuple(f"p{p}" for p in PERCENTILES)
+    table = {name: {f"p{p}": f"{v:.2f}" for p, v in row.items()} for name, row in rows.items()}
+    print(f"cosine similarity to the nearest of {figures['train_texts']} training texts")
+    print(_table("texts", table, columns))
+    print(f"below the test split's 10th percentile: {figures['share_below_test_p10']:.0%} of the texts")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run `render` or `stats` from the given arguments (the words after `corpus`)."""
+    """Run a corpus command from the given arguments (the words after `corpus`)."""
     parser = argparse.ArgumentParser(prog="python -m model.corpus.cli", description=__doc__)
     _add_commands(parser)
     args = parser.parse_args(argv)

@@ -188,3 +188,25 @@ def test_vocabulary_categories_match_the_taxonomy() -> None:
 
     shipped = tuple((c["slug"], c["code"], c["vlsu_name"]) for c in vocabulary()["categories"])
     assert shipped == CATEGORY_TABLE
+
+
+def test_cli_coverage_sets_texts_beside_the_test_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    size = 1500
+    train_text = next(e.text for e in build_corpus(seed=0, size=size) if e.split == "train" and e.text)
+    far = "the quarterly VAT return for a partnership is due one month and seven days after the period ends"
+    texts = tmp_path / "traffic.jsonl"
+    rows = [{"text": train_text}, {"text": far}, {"image": "only.png"}]
+    texts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "coverage.json"
+
+    assert corpus_cli(["coverage", str(texts), "--size", str(size), "--json", str(out)]) == 0
+
+    assert "held-out test split" in capsys.readouterr().out
+    figures = json.loads(out.read_text())
+    assert figures["n"] == 2  # the row without a text is skipped
+    seen, unseen = figures["similarities"]
+    assert seen == pytest.approx(1.0, abs=1e-3)  # a training text is its own nearest neighbour
+    assert unseen < figures["test_split"]["10"]
+    assert corpus_cli(["coverage", str(tmp_path / "missing.jsonl")]) == 2

@@ -41,7 +41,7 @@ def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]
     hand = manifest["metrics"]["handwritten"]
     assert hand["n"] >= 160
     written = {str(json.loads(line)["set"]) for line in HANDWRITTEN.read_text().splitlines()}
-    assert set(hand["by_set"]) == written == {"1", "2", "3", "4", "5", "6"}  # each set measured on its own
+    assert len(written) >= 7 and set(hand["by_set"]) == written  # each set measured on its own
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"]
     identity = manifest["metrics"]["identity_probes"]  # harmless texts naming a group, text-only
     assert {k: v["n"] for k, v in identity["by_set"].items()} == {"named": 16, "unnamed": 16}
