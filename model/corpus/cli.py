@@ -47,7 +47,7 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     cover = commands.add_parser(
         "coverage", help="how close texts come to the training texts, beside the held-out test split"
     )
-    cover.add_argument("texts", type=Path, help="JSONL with a `text` field per row, or one text per line")
+    cover.add_argument("texts", type=Path, help="JSONL (`text`), VLSU CSV (`prompt`) or one text per line")
     cover.add_argument("--seed", type=int, default=0)
     cover.add_argument("--size", type=int, default=24000)
     cover.add_argument("--json", type=Path, default=None, help="also write the figures and similarities here")

@@ -9,6 +9,7 @@ template figures say little.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +26,20 @@ PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 
 
 def read_texts(path: Path) -> list[str]:
-    """Return the texts of a JSONL file (rows with a `text` field; others skipped), else one per line."""
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if path.suffix != ".jsonl":
-        return lines
-    rows = [json.loads(line) for line in lines]
-    return [row["text"] for row in rows if isinstance(row.get("text"), str) and row["text"].strip()]
+    """Return the texts of a file: JSONL (`text`), VLSU-layout CSV (`prompt`), else one per line.
+
+    Rows without a text (image-only items) are skipped.
+    """
+    texts: list[Any]
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as f:
+            texts = [row.get("prompt") or row.get("text") for row in csv.DictReader(f)]
+    elif path.suffix == ".jsonl":
+        lines = path.read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(line).get("text") for line in lines if line.strip()]
+    else:
+        texts = path.read_text(encoding="utf-8").splitlines()
+    return [t for t in texts if isinstance(t, str) and t.strip()]
 
 
 class Embedder:

@@ -210,3 +210,14 @@ def test_cli_coverage_sets_texts_beside_the_test_split(
     assert seen == pytest.approx(1.0, abs=1e-3)  # a training text is its own nearest neighbour
     assert unseen < figures["test_split"]["10"]
     assert corpus_cli(["coverage", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_coverage_reads_texts_from_jsonl_vlsu_csv_and_plain_files(tmp_path: Path) -> None:
+    from model.corpus.coverage import read_texts
+
+    (tmp_path / "a.jsonl").write_text('{"text": "one"}\n{"image": "x.png"}\n\n{"text": " "}\n')
+    (tmp_path / "b.csv").write_text('uuid,web_path,prompt\n1,a.png,"two, with a comma"\n2,b.png,\n')
+    (tmp_path / "c.txt").write_text("three\n\nfour\n")
+    assert read_texts(tmp_path / "a.jsonl") == ["one"]
+    assert read_texts(tmp_path / "b.csv") == ["two, with a comma"]
+    assert read_texts(tmp_path / "c.txt") == ["three", "four"]
