@@ -60,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.engine import pick_device
     from service.errors import ModelBundleError
     from service.logs import configure_logging
     from service.manifest import Bundle
@@ -71,8 +72,10 @@ def serve(args: argparse.Namespace) -> int:
     if settings.policies_dir is None and (repo_policies := default_policies_dir()) is not None:
         settings = settings.model_copy(update={"policies_dir": repo_policies})
     try:
-        # fail before uvicorn starts, with one clear message
+        # fail before uvicorn starts, with one clear message: the bundle, the file that will run
+        # (its sha256) on the device that will run it, and the policies
         bundle = Bundle.load(settings.model_dir)
+        bundle.verified_file(bundle.variant_for(pick_device(settings.device), settings.variant))
         load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
     except (ModelBundleError, PolicyLoadError) as exc:
         print(f"cannot serve: {exc.message}", file=sys.stderr)

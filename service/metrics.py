@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+RELOAD_TRIGGERS = ("endpoint", "sighup", "file")  # what asks for a policy reload (service.admin)
 
 
 class Metrics:
@@ -72,6 +73,11 @@ class Metrics:
         self.policy_reloads = Counter(
             "safety_policy_reloads", "Policy reloads by trigger and result", ["trigger", "result"], registry=r
         )
+        # Every series exists from the start at 0: `increase()` cannot see a first rejected reload
+        # in a series that appears already at 1, so the reload alert would miss it.
+        for trigger in RELOAD_TRIGGERS:
+            for result in ("ok", "error"):
+                self.policy_reloads.labels(trigger, result)
         self.policy_info = Gauge(
             "safety_policy_info", "The loaded policies (1 each)", ["policy", "version", "role"], registry=r
         )

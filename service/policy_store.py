@@ -93,7 +93,7 @@ def load_policy_file(path: Path) -> Policy:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
         raise PolicyLoadError([PolicyFieldError(str(path), where, f"not valid YAML: {e}")]) from None
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise PolicyLoadError([PolicyFieldError(str(path), "(file)", str(e))]) from None
     return parse_policy(data, str(path), expected_name=path.stem)
 

@@ -56,6 +56,11 @@ def test_reload_by_endpoint(model_dir: Path, policies: Path) -> None:
             assert refused.json()["error"]["code"] == "unauthorized"
         auth = {"Authorization": f"Bearer {TOKEN}"}
         old = classify(url, "strict")
+        # The reload alert takes `increase()` of the error series: it must exist at 0 before the
+        # first rejected reload, or that first rejection is invisible to it.
+        exposed = httpx.get(f"{url}/metrics").text
+        for trigger in ("endpoint", "sighup", "file"):
+            assert f'safety_policy_reloads_total{{result="error",trigger="{trigger}"}} 0.0' in exposed
         assert old["action"] == "block"
 
         (policies / "strict.yaml").write_text(BAD)

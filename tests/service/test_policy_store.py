@@ -45,5 +45,18 @@ def test_a_load_error_answers_422_naming_file_and_field(tmp_path: Path) -> None:
     assert error["file"].endswith("bad.yaml") and error["field"] == "joint.unsafe"
 
 
+def test_a_file_that_is_not_utf8_is_an_invalid_policy_and_the_old_ones_stay(tmp_path: Path) -> None:
+    (tmp_path / "strict.yaml").write_text("joint: {borderline: 0.3, unsafe: 0.2}\n")
+    store = load_policies(THRESHOLDS, tmp_path)
+    (tmp_path / "forum.yaml").write_bytes(b'description: "fran\xe7ais"\n')  # Latin-1, not UTF-8
+    with pytest.raises(PolicyLoadError) as caught:
+        store.reload()
+    reply = reply_for(caught.value)
+    assert reply.status == 422 and reply.code == "invalid_policy"
+    (error,) = reply.body()["error"]["errors"]
+    assert error["file"].endswith("forum.yaml") and "utf-8" in error["message"]
+    assert store.names() == ["default", "strict"]
+
+
 def test_the_repo_policies_are_the_default_folder() -> None:
     assert default_policies_dir() == REPO_POLICIES_DIR and (REPO_POLICIES_DIR / "default.yaml").is_file()

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.__main__ import build_parser
+from service.engine import cuda_usable
 from service.settings import Settings
 
 
@@ -45,6 +46,40 @@ def test_serve_passes_the_shutdown_grace_to_uvicorn(
     monkeypatch.setenv("SAFETY_SHUTDOWN_GRACE_S", grace)
     assert main(["serve", "--model", str(test_bundle)]) == 0
     assert seen["timeout_graceful_shutdown"] == timeout  # 0 is "do not wait", never None ("forever")
+
+
+def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_starts(
+    monkeypatch: pytest.MonkeyPatch,
+    test_bundle: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    import uvicorn
+
+    from service.__main__ import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
+    model = next(bundle.glob("*.onnx"))
+    model.write_bytes(model.read_bytes() + b"\0")  # one byte more than the manifest's sha256 covers
+    assert main(["serve", "--model", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot serve: ") and "sha256" in err
+
+
+@pytest.mark.skipif(cuda_usable(), reason="a usable CUDA GPU is present")
+def test_serve_refuses_device_cuda_without_a_gpu_before_uvicorn_starts(
+    monkeypatch: pytest.MonkeyPatch, test_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    from service.__main__ import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    assert main(["serve", "--model", str(test_bundle), "--device", "cuda"]) == 2
+    assert capsys.readouterr().err.startswith("cannot serve: device=cuda was requested")
 
 
 def test_the_shipped_bundle_is_found_from_any_directory(
