@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from service.errors import ModelBundleError
-from service.taxonomy import GRADES
+from service.policy import builtin_policy
+from service.taxonomy import CATEGORIES, GRADES
 
 INPUT_NAMES = ("pixels", "input_ids", "attention_mask", "present")
 OUTPUT_NAMES = ("image_scores", "text_scores", "joint_scores", "category_scores")
@@ -74,6 +75,13 @@ class Manifest(BaseModel):
         for device, variant in self.default_variant.items():
             if variant not in self.variants:
                 raise ValueError(f"default_variant.{device} = {variant!r} is not in variants")
+        if tuple(self.categories) != CATEGORIES:
+            # the service reads category_scores by position: another list would mislabel or break them
+            raise ValueError(f"categories must be the taxonomy's {len(CATEGORIES)} slugs in order")
+        try:
+            builtin_policy(self.thresholds)  # the `default` policy every request may use
+        except (KeyError, TypeError, ValidationError) as exc:
+            raise ValueError(f"thresholds cannot make the default policy: {exc!r}") from None
         return self
 
 

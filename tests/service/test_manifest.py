@@ -32,6 +32,14 @@ def test_missing_bundle_is_a_clear_error(tmp_path: Path) -> None:
         ("outputs", ["image_scores"], "outputs"),
         ("default_variant", {"cpu": "int8"}, "default_variant"),
         ("text", {"tokenizer_file": "missing.json", "max_tokens": 8}, "tokenizer"),
+        # category_scores are read by position: a list that is not the taxonomy's would mislabel them
+        ("categories", ["hate_speech", "fraud"], "categories must be the taxonomy's 15"),
+        ("thresholds", {"joint": {"borderline": 0.5, "unsafe": 0.5}}, "thresholds cannot make"),
+        (
+            "thresholds",
+            {g: {"borderline": 0.5, "unsafe": 2} for g in ("image", "text", "joint")},
+            "thresholds",
+        ),
     ],
 )
 def test_invalid_manifests_are_refused(tmp_path: Path, field: str, value: object, match: str) -> None:
