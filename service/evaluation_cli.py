@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from service.errors import ModelBundleError
 from service.evaluation import compute_metrics, run_eval, score_items
 from service.labelled_data import LabelledData, read_labelled
-from service.policy import Policy, builtin_policy
+from service.policy import POLICY_NAME_PATTERN, Policy, builtin_policy
 from service.policy_store import (
     PolicyLoadError,
     PolicyStore,
@@ -27,6 +30,8 @@ from service.tuning import tune, tune_summary, write_tuned_policy
 # Builds the in-process engine scorer from the parsed arguments (wired by `service.__main__`).
 LocalScorerFactory = Callable[[argparse.Namespace], Scorer]
 CATEGORY_GRID = tuple(round(x, 2) for x in np.linspace(0.05, 0.95, 19))
+# What can go wrong reading, scoring or writing; each ends the command with one line, not a traceback.
+FAILURES = (OSError, ValueError, RuntimeError, ModelBundleError, PolicyLoadError, UnknownPolicy)
 
 
 def _fraction(text: str) -> float:
@@ -37,19 +42,34 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _count(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text} is below {least}")
+        return value
+
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="labelled file: VLSU-layout .csv or .jsonl")
     parser.add_argument(
         "--url", help="score on a running server (e.g. http://localhost:8000) instead of in-process"
     )
     parser.add_argument(
-        "--policies", type=Path, default=None, help="policy folder (default: the repo's policies/)"
+        "--policies",
+        type=Path,
+        default=None,
+        help="policy folder (default: SAFETY_POLICIES_DIR, else the repo's policies/)",
     )
     parser.add_argument(
         "--policy", default="default", help="policy name in --policies, or a path to a .yaml file"
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="items per scoring request")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N items (a quick look)")
+    parser.add_argument("--batch-size", type=_count(1), default=32, help="items per scoring request")
+    parser.add_argument(
+        "--limit", type=_count(1), default=None, help="use only the first N items (a quick look)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -98,7 +118,9 @@ def resolve_policy(args: argparse.Namespace, builtin: Policy | None) -> Policy:
     candidate = Path(args.policy)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         return load_policy_file(candidate)
-    directory = args.policies or default_policies_dir()
+    # the same folder `serve` reads: SAFETY_POLICIES_DIR (an installed image has no repo folder)
+    directory = args.policies or (Path(env) if (env := os.environ.get("SAFETY_POLICIES_DIR")) else None)
+    directory = directory or default_policies_dir()
     store = (
         PolicyStore.load_dir(directory, builtin=builtin) if directory else PolicyStore({}, builtin=builtin)
     )
@@ -111,6 +133,11 @@ def _setup(
     data = read_labelled(args.data)
     if args.limit is not None:
         data.items = data.items[: args.limit]
+    if not data.items:
+        raise ValueError(
+            f"{data.source}: nothing to score ({len(data.invalid_rows)} invalid rows, "
+            f"{len(data.missing_images)} with a missing image)"
+        )
     scorer: Scorer
     if args.url:
         http = HttpScorer(args.url, batch_size=args.batch_size)
@@ -135,14 +162,18 @@ def cli_eval(
     args: argparse.Namespace, local_scorer: LocalScorerFactory | None = None, builtin: Policy | None = None
 ) -> int:
     """Run `eval`: score, measure the policy, write the report; return the exit code."""
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out} is a file; the report needs a folder")
     try:
         data, scorer, policy = _setup(args, local_scorer, builtin)
-    except (OSError, ValueError, RuntimeError, PolicyLoadError, UnknownPolicy) as e:
+        report = run_eval(
+            data, scorer, policy, args.out, batch_size=args.batch_size, progress=not args.no_progress
+        )
+    except FAILURES as e:
         return _fail(str(e))
-    report = run_eval(
-        data, scorer, policy, args.out, batch_size=args.batch_size, progress=not args.no_progress
-    )
     _print_headline(report)
+    if report["items"] == 0:
+        return _fail(f"no item could be scored; the errors are in {args.out / 'report.json'}")
     print(f"report: {args.out / 'report.html'}")
     return 0
 
@@ -164,14 +195,20 @@ def cli_tune(
     args: argparse.Namespace, local_scorer: LocalScorerFactory | None = None, builtin: Policy | None = None
 ) -> int:
     """Run `tune`: write the tuned policy and its report; exit 2 when the target cannot be met."""
+    out: Path = args.out
+    if out.suffix not in (".yaml", ".yml") or not re.match(POLICY_NAME_PATTERN, out.stem):
+        return _fail(
+            f"--out {out}: a policy file is <name>.yaml, the name lowercase letters, digits, '_', '.', '-'"
+        )
     try:
         data, scorer, base = _setup(args, local_scorer, builtin)
-    except (OSError, ValueError, RuntimeError, PolicyLoadError, UnknownPolicy) as e:
+        items, scores, errors = score_items(
+            data.items, scorer, batch_size=args.batch_size, progress=not args.no_progress
+        )
+    except FAILURES as e:
         return _fail(str(e))
-    items, scores, errors = score_items(
-        data.items, scorer, batch_size=args.batch_size, progress=not args.no_progress
-    )
-    out: Path = args.out
+    if not items:
+        return _fail(f"no item could be scored ({len(errors)} errors, e.g. {errors[:1]})")
     category_grid = CATEGORY_GRID if args.sweep_categories else None
     result = tune(items, scores, base, args.max_under_block, name=out.stem, category_grid=category_grid)
     report_policy = result.policy or base
@@ -182,12 +219,15 @@ def cli_tune(
     if result.chosen is not None:
         report["sweep"]["tuned"] = result.chosen.as_dict()
     report_dir: Path = args.report_dir or out.with_name(f"{out.stem}-report")
-    write_report(report, report_dir)
-    print(result.message())
-    print(f"report: {report_dir / 'report.html'}")
-    if result.policy is None:
-        print("no policy written", file=sys.stderr)
-        return 2
-    write_tuned_policy(result, out, data.source, len(items), base)
+    try:
+        write_report(report, report_dir)
+        print(result.message())
+        print(f"report: {report_dir / 'report.html'}")
+        if result.policy is None:
+            print("no policy written", file=sys.stderr)
+            return 2
+        write_tuned_policy(result, out, data.source, len(items), base)
+    except OSError as e:
+        return _fail(str(e))
     print(f"policy: {out} (version {result.policy.version})")
     return 0

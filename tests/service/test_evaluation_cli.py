@@ -73,3 +73,59 @@ def test_eval_without_a_model_says_so(
     args = ["eval", "--data", str(labelled), "--model", str(tmp_path / "none"), "--out", str(tmp_path)]
     assert main(args) == 2
     assert "--url" in capsys.readouterr().err
+
+
+def test_eval_and_tune_fail_with_one_line_when_nothing_can_be_done(
+    labelled: Path, test_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = ["--model", str(test_bundle), "--device", "cpu", "--no-progress"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"id": "a", "text": "hi", "joint_grade": "maybe"}\n')  # its one row is invalid
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("not a folder")
+    cases = [
+        ["eval", "--data", str(empty), *local, "--out", str(tmp_path / "r1")],  # nothing to score
+        ["eval", "--data", str(labelled), *local, "--out", str(a_file)],  # --out is a file
+        ["eval", "--data", str(labelled), "--url", "http://127.0.0.1:9", "--out", str(tmp_path / "r2")],
+        [
+            "tune",
+            "--data",
+            str(labelled),
+            *local,
+            "--max-under-block",
+            "5%",
+            "--out",
+            str(tmp_path / "T.yaml"),
+        ],
+        [
+            "tune",
+            "--data",
+            str(labelled),
+            *local,
+            "--max-under-block",
+            "5%",
+            "--out",
+            str(tmp_path / "t.json"),
+        ],
+    ]
+    for args in cases:
+        assert main(args) == 1, args
+        err = capsys.readouterr().err
+        assert err.strip().splitlines()[-1].startswith("error: "), err  # one line, no traceback
+        assert "Traceback" not in err
+    assert not (tmp_path / "T.yaml").exists() and not (tmp_path / "t.json").exists()
+    with pytest.raises(SystemExit):  # argparse refuses a batch size that cannot score anything
+        main(["eval", "--data", str(labelled), *local, "--batch-size", "0", "--out", str(tmp_path)])
+
+
+def test_eval_reads_the_policy_folder_serve_reads(
+    labelled: Path, test_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "strict.yaml").write_text("joint: {borderline: 0.3, unsafe: 0.2}\n")
+    monkeypatch.setenv("SAFETY_POLICIES_DIR", str(policies))
+    out = tmp_path / "report"
+    args = ["eval", "--data", str(labelled), "--model", str(test_bundle), "--device", "cpu"]
+    assert main([*args, "--policy", "strict", "--out", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "report.json").read_text())["policy"]["name"] == "strict"
