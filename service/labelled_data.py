@@ -219,6 +219,11 @@ class LabelledRecord(BaseModel):
     joint_grade: Grade
     categories: tuple[str, ...] = Field(default=())
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _number_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("image_grade", "text_grade", "joint_grade", mode="before")
     @classmethod
     def _lenient_grade(cls, value: Any) -> Grade | None:
@@ -265,8 +270,13 @@ class DryRunRequest(BaseModel):
 def read_jsonl(path: Path) -> LabelledData:
     """Read JSONL labelled items; items whose image file is missing are counted and skipped."""
     data = LabelledData(source=str(path), items=[])
-    with path.open(encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for line_number, raw in enumerate(f, start=1):
+            try:  # line by line: one line in another encoding is one invalid row, not a failed file
+                line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")  # a BOM is no label
+            except UnicodeDecodeError as e:
+                data.invalid_rows.append(f"line {line_number}: not UTF-8 ({e.reason} at byte {e.start})")
+                continue
             if not line.strip():
                 continue
             try:

@@ -83,30 +83,13 @@ def test_eval_and_tune_fail_with_one_line_when_nothing_can_be_done(
     empty.write_text('{"id": "a", "text": "hi", "joint_grade": "maybe"}\n')  # its one row is invalid
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a folder")
+    tune = ["tune", "--data", str(labelled), *local, "--max-under-block", "5%"]
     cases = [
         ["eval", "--data", str(empty), *local, "--out", str(tmp_path / "r1")],  # nothing to score
         ["eval", "--data", str(labelled), *local, "--out", str(a_file)],  # --out is a file
         ["eval", "--data", str(labelled), "--url", "http://127.0.0.1:9", "--out", str(tmp_path / "r2")],
-        [
-            "tune",
-            "--data",
-            str(labelled),
-            *local,
-            "--max-under-block",
-            "5%",
-            "--out",
-            str(tmp_path / "T.yaml"),
-        ],
-        [
-            "tune",
-            "--data",
-            str(labelled),
-            *local,
-            "--max-under-block",
-            "5%",
-            "--out",
-            str(tmp_path / "t.json"),
-        ],
+        [*tune, "--out", str(tmp_path / "T.yaml")],  # not a policy name
+        [*tune, "--out", str(tmp_path / "t.json")],  # the store reads only .yaml / .yml
     ]
     for args in cases:
         assert main(args) == 1, args

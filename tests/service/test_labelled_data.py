@@ -135,6 +135,20 @@ def test_jsonl(tmp_path: Path) -> None:
     assert second.categories == ("drug_abuse",)
 
 
+def test_jsonl_survives_a_bom_a_line_in_another_encoding_and_number_ids(tmp_path: Path) -> None:
+    path = tmp_path / "exported.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as some spreadsheet exports write
+        + b'{"id": 7, "text": "hello", "joint_grade": "safe"}\n'
+        + b'{"id": "b", "text": "caf\xe9", "joint_grade": "safe"}\n'  # Latin-1
+        + b'{"id": "c", "text": "caf\xc3\xa9", "joint_grade": "safe"}\n'
+    )
+    data = read_jsonl(path)
+    assert [(i.id, i.text) for i in data.items] == [("7", "hello"), ("c", "caf\u00e9")]
+    assert [r.split(":")[0] for r in data.invalid_rows] == ["line 2"]
+    assert "not UTF-8" in data.invalid_rows[0]
+
+
 def test_record_with_base64_image() -> None:
     record = LabelledRecord.model_validate(
         {"image": base64.b64encode(b"raw").decode(), "image_grade": "Unsafe", "joint_grade": "UNSAFE"}
