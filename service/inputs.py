@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
                 )
             if img.format == "JPEG":
                 img.draft("RGB", (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
-            upright = ImageOps.exif_transpose(img).convert("RGB")
+            upright = _upright(img).convert("RGB")
             resized = upright.resize((size, size), Image.Resampling.BICUBIC)
             return np.asarray(resized, dtype=np.uint8)
     except UnidentifiedImageError:
@@ -66,6 +67,15 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
         raise ImageTooLarge(f"image has too many pixels (limit {max_pixels}): {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise InvalidImage(f"the image cannot be decoded: {exc}") from None
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Return the image turned as its EXIF orientation says; as stored if the EXIF block is corrupt."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except (struct.error, TypeError, ValueError, KeyError, SyntaxError):
+        # Pillow's EXIF parser raises these on a malformed block; the pixels are still good
+        return img
 
 
 class TextEncoder:

@@ -45,6 +45,16 @@ def test_exif_orientation_is_applied() -> None:
     assert pixels[: SIZE // 2].mean() > 200 and pixels[SIZE // 2 :].mean() < 50
 
 
+@pytest.mark.parametrize("name", ["corrupt_exif_struct_error.jpg", "corrupt_exif_type_error.jpg"])
+def test_a_corrupt_exif_block_keeps_the_pixels_as_stored(name: str) -> None:
+    # Found by fuzzing: Pillow's EXIF parser raised struct.error / TypeError, answered as a 500.
+    data = (Path(__file__).parents[1] / "fixtures" / name).read_bytes()
+    pixels = decode_image(data, SIZE, 10_000_000)
+    with Image.open(Path(__file__).parents[1] / "fixtures" / name) as stored:
+        expected = np.asarray(stored.convert("RGB").resize((SIZE, SIZE), Image.Resampling.BICUBIC))
+    assert pixels.shape == (SIZE, SIZE, 3) and np.abs(pixels.astype(int) - expected).mean() < 2
+
+
 def test_large_jpeg_is_drafted_and_resized() -> None:
     pixels = decode_image(solid(128, "JPEG", (3000, 2000)), SIZE, 10_000_000)
     assert pixels.shape == (SIZE, SIZE, 3)
