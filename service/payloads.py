@@ -90,10 +90,12 @@ async def read_json(request: Request, parse: Callable[[Any], T]) -> T:
     def run() -> T:
         try:
             document = json.loads(body)
+            if _SURROGATE_ESCAPE.search(body):  # pairs (an escaped emoji) are fine; a lone one is not text
+                _check_unicode(document)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
-        if _SURROGATE_ESCAPE.search(body):  # pairs (an escaped emoji) are fine; a lone one is not text
-            _check_unicode(document)
+        except RecursionError:  # no request of this API nests more than a few levels
+            raise InvalidJSON("the body is not usable JSON: it nests too deeply") from None
         return parse(document)
 
     return run() if len(body) < OFF_LOOP_BYTES else await asyncio.to_thread(run)
@@ -136,7 +138,8 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
         else:
             raise UnprocessableInput(f"unexpected form field {key!r}; use image, text, policy, id")
     await form.close()
-    return RawItem(fields.get("id"), fields.get("text"), image, fields.get("policy"))
+    checked = ClassifyRequest.model_validate(fields)  # the JSON body's limits (an id of 256 characters)
+    return RawItem(checked.id, checked.text, image, checked.policy)
 
 
 async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFailure]:

@@ -213,9 +213,12 @@ class PolicyStore:
         )
 
     def get(self, name: str | None = None) -> Policy:
-        """Return the named policy (the default one when `name` is None); raise UnknownPolicy."""
+        """Return the named policy (the default one when `name` is None or empty); raise UnknownPolicy.
+
+        Empty means absent on every route: an HTML form's empty field, `"policy": ""` in JSON.
+        """
         policies = self._snapshot.policies
-        key = DEFAULT_POLICY if name is None else name
+        key = name or DEFAULT_POLICY
         try:
             return policies[key]
         except KeyError:

@@ -100,6 +100,9 @@ def test_multipart(client: httpx.Client) -> None:
     check_result(response.json(), image=True, text=True)
     image_only = client.post("/v1/classify", files={"image": ("x.png", solid(5), "image/png")})
     check_result(image_only.json(), image=True, text=False)
+    # the JSON body's limits hold for forms too: an id is at most 256 characters
+    long_id = client.post("/v1/classify", files=files, data={"text": "hello", "id": "x" * 257})
+    assert long_id.status_code == 422 and long_id.json()["error"]["code"] == "invalid_request"
 
 
 def test_escaped_emoji_are_text_and_large_bodies_are_served(client: httpx.Client) -> None:

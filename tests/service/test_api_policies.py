@@ -48,6 +48,23 @@ def test_each_request_gets_the_policy_it_names(client: httpx.Client) -> None:
     assert form.json()["action"] == "block"
 
 
+def test_an_empty_policy_name_is_the_default_policy_on_every_route(client: httpx.Client) -> None:
+    # an HTML form's empty field, or a client that always sends the key
+    requests = [
+        ("/v1/classify", {"json": {"text": "hello", "policy": ""}}),
+        (
+            "/v1/classify",
+            {"data": {"text": "hello", "policy": ""}, "files": {"image": ("x.png", solid(5), "image/png")}},
+        ),
+        ("/v1/classify/batch", {"json": {"items": [{"text": "hello"}], "policy": ""}}),
+        ("/v1/moderations", {"json": {"input": "hello", "policy": ""}}),
+    ]
+    for route, body in requests:
+        response = client.post(route, **body)  # type: ignore[arg-type]
+        assert response.status_code == 200, (route, response.text)
+        assert "default" in response.text and "unknown_policy" not in response.text
+
+
 def test_an_unknown_policy_is_404_with_the_known_names(client: httpx.Client) -> None:
     response = client.post("/v1/classify", json={"text": "hello", "policy": "strictest"})
     assert response.status_code == 404

@@ -53,6 +53,14 @@ async def test_a_lone_surrogate_is_refused_wherever_it_hides(size: int) -> None:
     assert document == {"items": [{"text": "\U0001f600"}]}
 
 
+@pytest.mark.parametrize("size", [100, OFF_LOOP_BYTES + 100])
+async def test_json_nested_too_deeply_is_invalid_json_not_a_crash(size: int) -> None:
+    depth = 100_000  # json.loads raised RecursionError: a 500
+    body = ('{"id": "' + "x" * size + '", "text": ' + "[" * depth + "]" * depth + "}").encode()
+    with pytest.raises(InvalidJSON, match="nests too deeply"):
+        await read_json(request_with(body), parsed_on)
+
+
 def test_a_batch_item_that_is_not_an_object_fails_alone() -> None:
     items = batch_items({"items": [{"id": "a", "text": "hi"}, "hello", 7, None]}, max_items=8)
     assert [type(i).__name__ for i in items] == ["RawItem", "ItemFailure", "ItemFailure", "ItemFailure"]
