@@ -168,15 +168,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(ErrorReply(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc)
-    return _json(reply_for(exc))
-
-
 ERROR_HANDLERS: list[tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]]] = [
     (ServiceError, _service_error),
     (ValidationError, _service_error),
     (RequestValidationError, _request_validation),
     (StarletteHTTPException, _http_error),
-    (Exception, _unexpected),
-]
+]  # anything else: RequestMiddleware answers it (a 500 that keeps its request id)

@@ -1,19 +1,27 @@
-"""ASGI middleware: request id, body-size limit, per-route metrics and one access-log line per request."""
+"""ASGI middleware: request id, body-size limit, per-route metrics and one access-log line per request.
+
+It also answers what escapes the routes: an unexpected error becomes a JSON 500 that keeps its
+request id (its traceback logged once, with that id), and a request cut off by the server's shutdown
+gets a JSON 503 `shutting_down` (a client retries that elsewhere) instead of uvicorn's plain-text 500.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge
+from service.errors import PayloadTooLarge, ShuttingDown, reply_for
 from service.logs import request_id_var
 from service.metrics import Metrics
 
 log = logging.getLogger("service.access")
+errors_log = logging.getLogger("service.errors")
 
 _SAFE_REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
 
@@ -38,6 +46,7 @@ class RequestMiddleware:
         limit = self.max_body_bytes
         received = 0
         status = 500
+        responding = False  # whether the response has started (then no other can be sent)
         started = time.perf_counter()
 
         async def limited_receive() -> Message:
@@ -53,15 +62,28 @@ class RequestMiddleware:
             return message
 
         async def tagged_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responding
             if message["type"] == "http.response.start":
+                responding = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        async def answer(exc: BaseException) -> None:
+            reply = reply_for(exc)
+            await JSONResponse(reply.body(), reply.status, reply.headers)(scope, receive, tagged_send)
+
         try:
             await self.app(scope, limited_receive, tagged_send)
+        except asyncio.CancelledError:
+            if not responding:  # the server's shutdown grace ran out while this request waited
+                await answer(ShuttingDown("the service shut down before this request was answered"))
+            raise
+        except Exception as exc:
+            errors_log.error("unhandled error", exc_info=exc)
+            if not responding:  # else the reply is under way: nothing more can be sent
+                await answer(exc)
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("route")

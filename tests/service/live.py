@@ -14,13 +14,14 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve(app: FastAPI, wait_ready: bool = True) -> Iterator[str]:
-    """Start uvicorn on 127.0.0.1 at a free port; yield its base URL; shut it down gracefully."""
+def serve(app: FastAPI, wait_ready: bool = True, grace_s: int = 5) -> Iterator[str]:
+    """Start uvicorn on 127.0.0.1 at a free port; yield its base URL; shut it down gracefully
+    (requests still open `grace_s` seconds after the shutdown began are cancelled)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=grace_s)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

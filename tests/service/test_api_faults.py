@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -163,6 +164,47 @@ def test_shutdown_drains_in_flight_requests(test_bundle: Path, pool: ThreadPoolE
         in_flight += [pool.submit(classify, url) for _ in range(2)]
         wait_for(lambda: _metric(url, "safety_queue_depth") == 2)  # all three are inside the server
     assert [f.result().status_code for f in in_flight] == [200, 200, 200]
+
+
+def test_requests_cut_off_by_the_shutdown_get_a_json_503(test_bundle: Path, pool: ThreadPoolExecutor) -> None:
+    engine = FakeEngine()
+    engine.delay_s = 3.0  # longer than the server's shutdown grace
+    settings = Settings(model_dir=test_bundle, inference_workers=1, max_batch_size=1)
+    with serve(create_app(settings, lambda b, s: engine), grace_s=1) as url:
+        in_flight = [pool.submit(classify, url) for _ in range(3)]
+        wait_for(lambda: engine.runs_started == 1 and _metric(url, "safety_queue_depth") == 2)
+    for reply in (f.result() for f in in_flight):  # uvicorn's own answer was a plain-text 500
+        assert reply.status_code == 503 and reply.json()["error"]["code"] == "shutting_down"
+        assert reply.headers["x-request-id"]
+
+
+def test_an_unexpected_error_is_a_json_500_logged_once_with_its_request_id(
+    test_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.inputs import Preprocessor
+    from service.logs import request_id_var
+
+    def broken(self: Preprocessor, image: bytes | None, text: str | None) -> None:
+        raise RuntimeError("a bug")
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Tracebacks(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info:
+                seen.append((record.name, request_id_var.get()))
+
+    handler = Tracebacks()
+    logging.getLogger().addHandler(handler)
+    monkeypatch.setattr(Preprocessor, "prepare", broken)
+    try:
+        with serve(create_app(Settings(model_dir=test_bundle), lambda b, s: FakeEngine())) as url:
+            reply = httpx.post(f"{url}/v1/classify", json={"text": "hi"}, headers={"x-request-id": "t-500"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert reply.status_code == 500 and reply.headers["x-request-id"] == "t-500"
+    assert reply.json()["error"] == {"code": "internal_error", "message": "internal error"}
+    assert seen == [("service.errors", "t-500")]  # one traceback, with the request's id
 
 
 def test_refuses_to_start_when_the_onnx_sha256_does_not_match(tmp_path: Path) -> None:
