@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+shopt -s nullglob  # the service reads .yaml and .yml alike
 rm -f k8s/base/policies/*.yaml k8s/base/policies/*.yml
-cp policies/*.yaml k8s/base/policies/
+cp policies/*.yaml policies/*.yml k8s/base/policies/
 listed=$(sed -n 's|^ *- policies/\(.*\.ya\?ml\)$|\1|p' k8s/base/kustomization.yaml | sort)
-present=$(cd policies && ls -1 -- *.yaml | sort)
+present=$(cd policies && ls -1 -- *.yaml *.yml | sort)
 if [[ "$listed" != "$present" ]]; then
     echo "policy files changed: list these under configMapGenerator.files in k8s/base/kustomization.yaml:" >&2
     printf '  - policies/%s\n' $present >&2

@@ -109,7 +109,7 @@ class Preprocessor:
 
     def prepare(self, image: bytes | None, text: str | None) -> PreparedItem:
         """Return the item's arrays; raise a ServiceError for input that cannot be used."""
-        text = text or None  # an empty text is no text
+        text = text if text and text.strip() else None  # an empty or blank text is no text
         if image is None and text is None:
             raise MissingInput("give at least one of `image` and `text`")
         digest = hashlib.sha256()

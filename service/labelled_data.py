@@ -236,12 +236,13 @@ class LabelledRecord(BaseModel):
 
     def to_item(self, default_id: str, image: Path | bytes | None) -> LabelledItem:
         """Return the item with `image` resolved by the caller; unlabelled modalities stay None."""
+        text = self.text if self.text and self.text.strip() else None  # as the service reads it
         return LabelledItem(
             id=self.id or default_id,
             image=image,
-            text=self.text,
+            text=text,
             image_grade=self.image_grade if image is not None else None,
-            text_grade=self.text_grade if self.text is not None else None,
+            text_grade=self.text_grade if text is not None else None,
             joint_grade=self.joint_grade,
             categories=self.categories,
         )
@@ -281,7 +282,7 @@ def read_jsonl(path: Path) -> LabelledData:
                 continue
             try:
                 record = LabelledRecord.model_validate(json.loads(line))
-                if record.image is None and record.text is None:
+                if record.image is None and not (record.text and record.text.strip()):
                     raise LabelError("neither image nor text")
             except (ValueError, LabelError) as e:  # json and pydantic errors are ValueErrors
                 data.invalid_rows.append(f"line {line_number}: {_one_line(e)}")

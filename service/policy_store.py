@@ -26,6 +26,34 @@ __all__ = [
 ]
 
 POLICY_SUFFIXES = (".yaml", ".yml")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last)."""
+
+
+def _unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if not isinstance(key, str):
+            continue  # other keys: the safe loader's own checks
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse a policy's YAML; a key given twice (two `joint:` blocks: which one was meant?) is an error."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 DEFAULT_POLICY = "default"
 # The policies shipped with the repo (next to the `service` package); the default policy folder.
 REPO_POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
@@ -88,7 +116,7 @@ def parse_policy(data: Any, file: str, expected_name: str | None = None) -> Poli
 def load_policy_file(path: Path) -> Policy:
     """Read and validate one policy file; its name is the file stem."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"

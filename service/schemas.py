@@ -15,7 +15,7 @@ class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(default=None, max_length=256, description="echoed back; generated when absent")
-    text: str | None = Field(default=None, description="the text; empty or absent means no text")
+    text: str | None = Field(default=None, description="the text; empty, blank or absent means no text")
     image: str | None = Field(
         default=None, description="base64 image bytes (a `data:` URL prefix is accepted)"
     )

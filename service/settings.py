@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # logging
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("admin_token", "shadow_policy", mode="before")
+    @field_validator("admin_token", "shadow_policy", "policies_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -77,4 +77,13 @@ class Settings(BaseSettings):
     def _check_model_dir(self) -> Settings:
         if self.model_dir.exists() and not self.model_dir.is_dir():
             raise ValueError(f"model_dir {self.model_dir} is not a directory")
+        return self
+
+    @model_validator(mode="after")
+    def _check_batch_fits_queue(self) -> Settings:
+        if self.max_batch_items > self.queue_size:
+            # a batch that large could never be queued: it would get 429 on every try
+            raise ValueError(
+                f"max_batch_items ({self.max_batch_items}) must not exceed queue_size ({self.queue_size})"
+            )
         return self

@@ -21,7 +21,7 @@ from service.evaluation import (
 )
 from service.labelled_data import LabelledItem
 from service.policy import GradeThresholds, ModelScores, Policy
-from service.policy_store import parse_policy
+from service.policy_store import parse_policy, read_yaml
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def write_tuned_policy(result: TuneResult, path: Path, data_source: str, items: 
     if result.policy is None:
         raise ValueError("the target was not met: there is no policy to write")
     text = policy_yaml(result.policy, tuned_policy_header(result, data_source, items, base))
-    parse_policy(yaml.safe_load(text), str(path), expected_name=path.stem)
+    parse_policy(read_yaml(text), str(path), expected_name=path.stem)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

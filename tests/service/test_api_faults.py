@@ -46,6 +46,7 @@ def fake_url(test_bundle: Path, fake: FakeEngine) -> Iterator[str]:
     settings = Settings(  # one inference worker: a held run holds the whole queue behind it
         model_dir=test_bundle,
         queue_size=2,
+        max_batch_items=2,  # a batch request must fit the queue
         max_batch_size=4,
         request_timeout_ms=2000,
         retry_after_s=3,
@@ -119,7 +120,9 @@ def test_a_full_queue_gives_429_with_retry_after(
 
 
 def test_items_waiting_to_be_decoded_are_bounded_too(test_bundle: Path, pool: ThreadPoolExecutor) -> None:
-    settings = Settings(model_dir=test_bundle, queue_size=2, decode_threads=1, retry_after_s=3)
+    settings = Settings(
+        model_dir=test_bundle, queue_size=2, max_batch_items=2, decode_threads=1, retry_after_s=3
+    )
     app = create_app(settings, engine_factory=lambda bundle, s: FakeEngine())
     with serve(app) as url:
         state = app_service(app)

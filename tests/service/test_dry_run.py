@@ -18,7 +18,7 @@ from tests.service.live import metric, serve
 @pytest.fixture(scope="module")
 def base_url(model_dir: Path) -> Iterator[str]:
     # A queue smaller than the dry run: its items must go in chunks, never all at once.
-    settings = Settings(model_dir=model_dir, max_batch_size=4, queue_size=8)
+    settings = Settings(model_dir=model_dir, max_batch_size=4, queue_size=8, max_batch_items=8)
     with serve(create_app(settings)) as url:
         yield url
 

@@ -98,7 +98,9 @@ def test_preprocessor_limits_and_absent_modalities(test_bundle: Path) -> None:
     assert item.pixels is None and item.input_ids is not None and len(item.content_sha256) == 16
     item = prep.prepare(solid(0), None)
     assert item.input_ids is None and item.pixels is not None
-    with pytest.raises(MissingInput):
-        prep.prepare(None, "")
+    for blank in ("", " \n\t "):  # a blank text is no text, as an empty one
+        with pytest.raises(MissingInput):
+            prep.prepare(None, blank)
+    assert prep.prepare(solid(0), "   ").input_ids is None
     with pytest.raises(TextTooLong):
         prep.prepare(None, "x" * 101)

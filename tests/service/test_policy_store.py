@@ -58,5 +58,16 @@ def test_a_file_that_is_not_utf8_is_an_invalid_policy_and_the_old_ones_stay(tmp_
     assert store.names() == ["default", "strict"]
 
 
+def test_a_key_given_twice_is_an_invalid_policy_naming_its_line(tmp_path: Path) -> None:
+    # YAML itself keeps the last `joint:` silently: the first block's thresholds would vanish
+    (tmp_path / "twice.yaml").write_text(
+        "joint: {borderline: 0.3, unsafe: 0.2}\ndescription: x\njoint: {borderline: 0.4, unsafe: 0.9}\n"
+    )
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policies(THRESHOLDS, tmp_path)
+    (error,) = reply_for(caught.value).body()["error"]["errors"]
+    assert error["field"] == "line 3" and "'joint' is given twice" in error["message"]
+
+
 def test_the_repo_policies_are_the_default_folder() -> None:
     assert default_policies_dir() == REPO_POLICIES_DIR and (REPO_POLICIES_DIR / "default.yaml").is_file()

@@ -27,6 +27,13 @@ def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
+def test_settings_that_cannot_work_together_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="max_batch_items"):  # such a batch could never be queued
+        Settings(queue_size=16, max_batch_items=64)
+    monkeypatch.setenv("SAFETY_POLICIES_DIR", "")  # set but empty: no folder, not the working directory
+    assert Settings().policies_dir is None
+
+
 def test_serve_subcommand_parses() -> None:
     args = build_parser().parse_args(["serve", "--port", "8123", "--model", "m", "--policies", "p"])
     assert (args.port, args.model_dir, args.policies_dir, args.host) == (8123, Path("m"), Path("p"), None)
