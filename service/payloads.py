@@ -67,7 +67,7 @@ def decode_base64(value: str) -> bytes:
 
 def item_from_request(body: ClassifyRequest, default_policy: str | None = None) -> RawItem:
     """Turn a validated JSON item into a raw item."""
-    image = decode_base64(body.image) if body.image is not None else None
+    image = decode_base64(body.image) if body.image else None  # "" is no image, as "" is no text
     return RawItem(body.id, body.text, image, body.policy or default_policy)
 
 
@@ -130,7 +130,7 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
     image: bytes | None = None
     for key, value in form.multi_items():
         if key == "image" and isinstance(value, UploadFile):
-            image = await value.read()
+            image = await value.read() or None  # a form's file field left empty: no image
         elif key == "image" and isinstance(value, str):
             image = decode_base64(value) if value else None
         elif key in ("text", "policy", "id") and isinstance(value, str):

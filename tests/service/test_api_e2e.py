@@ -100,6 +100,12 @@ def test_multipart(client: httpx.Client) -> None:
     check_result(response.json(), image=True, text=True)
     image_only = client.post("/v1/classify", files={"image": ("x.png", solid(5), "image/png")})
     check_result(image_only.json(), image=True, text=False)
+    # a form whose optional file field was left empty (browsers send an empty part), or JSON's "image": ""
+    no_file = client.post(
+        "/v1/classify", files={"image": ("", b"", "application/octet-stream")}, data={"text": "hi"}
+    )
+    check_result(no_file.json(), image=False, text=True)
+    check_result(client.post("/v1/classify", json={"image": "", "text": "hi"}).json(), image=False, text=True)
     # the JSON body's limits hold for forms too: an id is at most 256 characters
     long_id = client.post("/v1/classify", files=files, data={"text": "hello", "id": "x" * 257})
     assert long_id.status_code == 422 and long_id.json()["error"]["code"] == "invalid_request"
@@ -198,6 +204,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
     ("unknown policy", {"json": {"text": "hi", "policy": "strictest"}}, 404, "unknown_policy"),
     ("overlong text", {"json": {"text": "x" * 25_000}}, 422, "text_too_long"),
     ("no content", {"json": {"id": "x"}}, 422, "missing_input"),
+    ("empty image and text", {"json": {"image": "", "text": ""}}, 422, "missing_input"),
     (
         "lone surrogate in the text",
         {"content": b'{"text": "hi \\ud800 there"}', "headers": {"content-type": "application/json"}},
