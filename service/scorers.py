@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -144,7 +145,14 @@ def parse_classify_result(result: Mapping[str, Any]) -> ModelScores | ItemError:
 
 
 class HttpScorer:
-    """Scores items on a running server via `POST {url}/v1/classify/batch`."""
+    """Scores items on a running server via `POST {url}/v1/classify/batch`.
+
+    A busy or restarting server (429, 503) is asked again after its `Retry-After` (at most
+    `MAX_WAIT_S`), up to `attempts` times, so one full queue does not end a long evaluation.
+    """
+
+    RETRY_STATUSES = (429, 503)
+    MAX_WAIT_S = 30.0
 
     def __init__(
         self,
@@ -154,12 +162,16 @@ class HttpScorer:
         timeout_s: float = 120.0,
         headers: Mapping[str, str] | None = None,
         client: httpx.Client | None = None,
+        attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.batch_size = batch_size
         self._client = client or httpx.Client(timeout=timeout_s, headers=dict(headers or {}))
+        self._attempts = max(1, attempts)
+        self._sleep = sleep
 
     def score(self, items: Sequence[LabelledItem]) -> list[ModelScores | ItemError]:
         """Post the items in batches of `batch_size`; per-item errors come back as ItemError."""
@@ -181,10 +193,14 @@ class HttpScorer:
                     "image": base64.b64encode(image).decode("ascii") if image is not None else None,
                 }
             )
-        try:
-            response = self._client.post(f"{self.url}/v1/classify/batch", json={"items": payload})
-        except httpx.HTTPError as e:
-            raise ScoringError(f"cannot reach {self.url}: {e}") from e
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._client.post(f"{self.url}/v1/classify/batch", json={"items": payload})
+            except httpx.HTTPError as e:
+                raise ScoringError(f"cannot reach {self.url}: {e}") from e
+            if response.status_code not in self.RETRY_STATUSES or attempt == self._attempts:
+                break
+            self._sleep(self._retry_after(response))
         if response.status_code != 200:
             raise ScoringError(
                 f"{self.url}/v1/classify/batch answered {response.status_code}: {response.text[:500]}"
@@ -197,6 +213,10 @@ class HttpScorer:
             parse_classify_result(r) if isinstance(r, Mapping) else ItemError("not an object")
             for r in results
         ]
+
+    def _retry_after(self, response: httpx.Response) -> float:
+        given = response.headers.get("retry-after", "")
+        return min(float(given), self.MAX_WAIT_S) if given.isdigit() else 1.0
 
     def manifest_thresholds(self) -> dict[str, Any] | None:
         """Return the served model's default thresholds from `GET /v1/models`, if it says."""

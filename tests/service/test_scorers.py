@@ -68,6 +68,23 @@ def test_category_list_shapes() -> None:
 
 
 def test_http_errors_fail_the_batch() -> None:
-    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(503, json={"error": {}})))
-    with pytest.raises(ScoringError, match="503"):
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(400, json={"error": {}})))
+    with pytest.raises(ScoringError, match="400"):
         HttpScorer("http://svc", client=client).score([LabelledItem("a", None, "x", None, "safe", "safe")])
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_after() -> None:
+    replies = [httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(503)]
+    replies.append(httpx.Response(200, json={"results": [{"modalities": {"joint": {"scores": GRADES3}}}]}))
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: replies.pop(0)))
+    waits: list[float] = []
+    scorer = HttpScorer("http://svc", client=client, sleep=waits.append)
+    item = LabelledItem("a", None, "x", None, "safe", "safe")
+    assert scorer.score([item]) == [ModelScores(None, None, (0.7, 0.2, 0.1), {})]
+    assert waits == [3.0, 1.0]  # its Retry-After, else a second
+
+    always_busy = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(429)))
+    waits.clear()
+    with pytest.raises(ScoringError, match="429"):
+        HttpScorer("http://svc", client=always_busy, attempts=3, sleep=waits.append).score([item])
+    assert len(waits) == 2  # three attempts, then it gives up
