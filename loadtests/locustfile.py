@@ -74,8 +74,8 @@ def _jpeg(rng: random.Random, width: int, height: int, quality: int) -> bytes:
 
 # Built once at start-up, shared by every simulated user.
 _rng = random.Random(SEED)
-SMALL_JPEGS = [_jpeg(_rng, 320, 240, 85) for _ in range(6)]  # ~10-20 KB: chat thumbnails
-LARGE_JPEGS = [_jpeg(_rng, 1920, 1080, 92) for _ in range(2)]  # ~150-300 KB: phone photos
+SMALL_JPEGS = [_jpeg(_rng, 320, 240, 85) for _ in range(6)]  # ~9-12 KB: chat thumbnails
+LARGE_JPEGS = [_jpeg(_rng, 1920, 1080, 92) for _ in range(2)]  # ~100 KB: phone photos
 LONG_TEXTS = [_long_text(_rng, n) for n in (20, 40, 80)]  # ~1.5-7 K characters, past max_tokens
 SMALL_B64 = [base64.b64encode(j).decode() for j in SMALL_JPEGS]
 LARGE_B64 = [base64.b64encode(j).decode() for j in LARGE_JPEGS]

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 # (width, height) of the photos clients send; the service shrinks them all to the model's input size
 IMAGE_SIZES = ((256, 256), (480, 360), (640, 480), (800, 800), (1024, 768), (1600, 1200))
-# words per text: a caption, a comment, a post, a long post (the longest is truncated at 128 tokens)
+# words per text: a caption, a comment, a post, a long post (the longest is 123 tokens, under max_tokens)
 TEXT_WORDS = (3, 8, 15, 30, 60, 120)
 _VOCABULARY = (
     "the a photo of my new old dog cat house car kitchen knife garden street market family party "

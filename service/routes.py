@@ -193,7 +193,11 @@ async def models(state: LoadedDep) -> ModelsResponse:
     """The loaded model: its manifest, variant and execution provider."""
     info = state.engine.info
     return ModelsResponse(
-        variant=info.variant, provider=info.provider, file=info.file, manifest=state.bundle.raw
+        variant=info.variant,
+        sha256=info.sha256,
+        provider=info.provider,
+        file=info.file,
+        manifest=state.bundle.raw,
     )
 
 

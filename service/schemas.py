@@ -148,7 +148,8 @@ class DryRunResponse(BaseModel):
 
 
 class ModelsResponse(BaseModel):
-    variant: str
+    variant: str  # the variant that runs (the manifest may list several)
+    sha256: str  # of the file that runs, checked against the manifest at start-up
     provider: str
     file: str
     manifest: dict[str, Any]

@@ -150,7 +150,7 @@ def tuned_policy_header(result: TuneResult, data_source: str, items: int, base: 
             f"over-block {_pct(chosen.over_block)} (gold-borderline items blocked), "
             f"joint macro F1 {chosen.joint_macro_f1:.3f}.",
             "Re-measure on held-out data before shipping: "
-            f"`python -m service eval --data HELD_OUT --policy {chosen_name}`.",
+            f"`python -m service eval --data HELD_OUT --policy {chosen_name} --out runs/eval-{chosen_name}`.",
         ]
     return lines
 

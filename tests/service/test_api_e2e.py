@@ -63,6 +63,7 @@ def test_ops_endpoints(client: httpx.Client, shipped_or_test_bundle: Path) -> No
     models = client.get("/v1/models").json()
     manifest = json.loads((shipped_or_test_bundle / "manifest.json").read_text())
     assert models["manifest"]["name"] == manifest["name"] and models["provider"] == "CPUExecutionProvider"
+    assert models["sha256"] == manifest["variants"][models["variant"]]["sha256"]  # the file that runs
     policies = client.get("/v1/policies").json()
     assert policies["default"] == "default" and [p["name"] for p in policies["policies"]] == ["default"]
     assert "safety_model_info" in client.get("/metrics").text
