@@ -18,6 +18,35 @@ DEFAULT_NAME = "glyph-minilm"
 DEFAULT_ARTIFACT = Path(__file__).parent / "artifacts" / DEFAULT_NAME
 
 
+VARIANTS = ("fp32", "int8", "fp16")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is below 1")
+    return value
+
+
+def _variants(text: str) -> list[str]:
+    """Parse `int8,fp16`: known names only, and one the CPU can serve (fp32 or int8)."""
+    chosen = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = sorted(set(chosen) - set(VARIANTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+    if not {"fp32", "int8"} & set(chosen):
+        raise argparse.ArgumentTypeError("a bundle needs a CPU variant: fp32 or int8")
+    return chosen
+
+
+def _clip_image_size(folder: str) -> int:
+    """Return the input side a CLIP/SigLIP checkpoint was trained at (its config.json)."""
+    import json
+
+    config = json.loads((Path(folder) / "config.json").read_text())
+    return int(config.get("vision_config", config).get("image_size", 224))
+
+
 def _train_args(p: argparse.ArgumentParser) -> None:
     from model.train import TrainConfig
 
@@ -26,8 +55,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         "--data", help="VLSU-layout CSV or JSONL of labelled items (default: the synthetic corpus)"
     )
     p.add_argument("--out", default=defaults.out, help="run folder for checkpoints and figures")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--epochs", type=_at_least_one, default=defaults.epochs)
+    p.add_argument("--batch-size", type=_at_least_one, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.lr)
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -35,7 +64,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-tower", choices=["cnn", "clip"], default="cnn")
     p.add_argument("--clip-path", help="local CLIP/SigLIP vision checkpoint folder (with --image-tower clip)")
     p.add_argument("--text-path", help="local sentence-encoder folder (default: all-MiniLM-L6-v2 package)")
-    p.add_argument("--image-size", type=int, default=ModelConfig.image_size)
+    p.add_argument(
+        "--image-size",
+        type=_at_least_one,
+        help=f"input side (default: {ModelConfig.image_size} for the CNN, the checkpoint's for CLIP)",
+    )
     p.add_argument("--d-model", type=int, default=ModelConfig.d_model)
 
 
@@ -44,7 +77,7 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
         p.add_argument("--checkpoint", default="runs/default/best.pt")
     p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT), help="bundle folder to write")
     p.add_argument("--name", default=DEFAULT_NAME)
-    p.add_argument("--variants", default="int8,fp16", help="comma list of fp32,int8,fp16")
+    p.add_argument("--variants", type=_variants, default="int8,fp16", help="comma list of fp32,int8,fp16")
     p.add_argument(
         "--smooth-alpha",
         type=float,
@@ -57,13 +90,18 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     from model.image_tower import CLIP_MEAN, CLIP_STD
     from model.train import TrainConfig
 
+    image_size = args.image_size or (
+        _clip_image_size(args.clip_path) if args.image_tower == "clip" else ModelConfig.image_size
+    )
     model_cfg = ModelConfig(
         image_tower=args.image_tower,
         clip_path=args.clip_path,
         text_path=args.text_path,
-        image_size=args.image_size,
+        image_size=image_size,
         d_model=args.d_model,
     )
+    if args.data:  # export and `thresholds` read it again, from wherever they are run
+        args.data = str(Path(args.data).resolve())
     if args.image_tower == "clip":
         model_cfg.image_mean, model_cfg.image_std = CLIP_MEAN, CLIP_STD
     names = {f.name for f in fields(TrainConfig)}
@@ -92,6 +130,34 @@ def main(argv: list[str] | None = None) -> int:
 
         return corpus_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command in ("train", "build"):
+        _check_train_args(parser, args)
+    from model.data import DataError  # torch: not for `--help` or `corpus`
+
+    try:
+        return _run(args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _check_train_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse settings that would fail minutes into a run, before anything starts."""
+    if args.data and not Path(args.data).is_file():
+        parser.error(f"--data {args.data}: no such file")
+    if args.image_tower == "clip":
+        if not args.clip_path or not (Path(args.clip_path) / "config.json").is_file():
+            parser.error("--image-tower clip needs --clip-path: a local checkpoint folder with config.json")
+        return
+    cnn = ModelConfig()
+    step = 2 ** len(cnn.cnn_channels)
+    if args.image_size is not None and args.image_size % step:
+        parser.error(f"--image-size {args.image_size}: the CNN tower needs a multiple of {step}")
+    if args.d_model % cnn.n_heads:
+        parser.error(f"--d-model {args.d_model}: must be a multiple of the {cnn.n_heads} attention heads")
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "thresholds":
         from model.train import rechoose_thresholds
 
@@ -105,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.export import export
     from model.train import train
 
-    variants = [v for v in getattr(args, "variants", "").split(",") if v]
+    variants: list[str] = getattr(args, "variants", [])
     if args.command == "train":
         train(*_configs(args))
         return 0

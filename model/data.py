@@ -18,6 +18,7 @@ import torch
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from service.errors import ServiceError
 from service.inputs import decode_image
 from service.labelled_data import read_labelled
 from service.settings import Settings
@@ -115,14 +116,21 @@ def corpus_samples(seed: int, size: int) -> list[Sample]:
     ]
 
 
+class DataError(ValueError):
+    """Labelled data that cannot train or evaluate a model; the command line prints it in one line."""
+
+
 def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
     """Read a VLSU-layout CSV or a JSONL file of labelled items; return samples and skipped rows.
 
     The file is read exactly as `python -m service eval` reads it (service.labelled_data): rows
-    whose image file is missing, or whose labels cannot be read, are skipped and counted. Items
-    get a train/val/test split (80/10/10) from a stable hash of their id.
+    whose image file is missing or cannot be decoded, or whose labels cannot be read, are skipped
+    and counted. Items get a train/val/test split (80/10/10) from a stable hash of their id.
     """
+    if not path.is_file():
+        raise DataError(f"no labelled file at {path}")
     data = read_labelled(path)
+    readable = [item for item in data.items if item.image is None or _decodes(Path(str(item.image)))]
     samples = [
         Sample(
             uid=item.id,
@@ -136,9 +144,19 @@ def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
             emergent=item.emergent,
             pattern=item.pattern,
         )
-        for item in data.items
+        for item in readable
     ]
-    return samples, len(data.missing_images) + len(data.invalid_rows)
+    undecodable = len(data.items) - len(readable)
+    return samples, len(data.missing_images) + len(data.invalid_rows) + undecodable
+
+
+def _decodes(path: Path) -> bool:
+    """Return whether the service could decode this image (checked at a small size: JPEGs draft)."""
+    try:
+        load_image(path, 8)
+    except (OSError, ServiceError):
+        return False
+    return True
 
 
 def _hash_split(uid: str, seed: int) -> str:

@@ -97,8 +97,12 @@ def choose_thresholds(
         for tb in grid:
             pred = grade_codes(scores["joint"], GradeThresholds(borderline=tb, unsafe=tu))
             table.append((macro_f1(gold, pred), _recall(gold, pred, 2), float(tb), float(tu)))
-    floor = min(min_unsafe_recall, max(r for _, r, _, _ in table) - 0.01)
-    _, _, tb, tu = max(row for row in table if row[1] >= floor)
+    recalls = [r for _, r, _, _ in table if r == r]  # NaN: the data has no joint-unsafe item
+    if recalls:
+        floor = min(min_unsafe_recall, max(recalls) - 0.01)
+        table = [row for row in table if row[1] >= floor]
+    # best F1, then recall, then the thresholds (NaN recall, no unsafe item: ranked as 0)
+    _, _, tb, tu = max(table, key=lambda row: (row[0], row[1] if row[1] == row[1] else 0.0, row[2], row[3]))
     return {
         "image": {"borderline": 0.5, "unsafe": 0.5},
         "text": {"borderline": 0.5, "unsafe": 0.5},

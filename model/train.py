@@ -24,6 +24,7 @@ from tqdm import tqdm
 from model.config import ModelConfig
 from model.data import (
     IGNORE,
+    DataError,
     EncodedSet,
     Sample,
     corpus_samples,
@@ -64,6 +65,11 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _figure(value: float | None) -> str:
+    """Format a figure that labelled data may not have (no image grades, no unsafe item): n/a."""
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
 def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     """Return the samples of each split."""
     if cfg.data is None:
@@ -71,10 +77,16 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     else:
         samples, skipped = file_samples(Path(cfg.data), cfg.seed)
         if skipped:
-            print(f"skipped {skipped} rows whose image file is missing")
+            print(f"skipped {skipped} rows: an image file missing or undecodable, or labels unreadable")
     splits: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for s in samples:
         splits[s.split].append(s)
+    empty = [name for name, items in splits.items() if not items]
+    if empty:
+        raise DataError(
+            f"{cfg.data or 'the corpus'}: no items in the {' and '.join(empty)} split ({len(samples)} usable "
+            "items, split 80/10/10 by a hash of their id): training needs more labelled items"
+        )
     return splits
 
 
@@ -218,8 +230,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         history.append({"epoch": epoch + 1, **{k: v for k, v in val.items() if isinstance(v, float)}})
         print(
             f"epoch {epoch + 1}: val joint F1 {val['joint_macro_f1']:.3f} unsafe recall "
-            f"{val['joint_unsafe_recall']:.3f} image acc {val['image_accuracy']:.3f} "
-            f"text acc {val['text_accuracy']:.3f} argmax joint F1 {val_argmax:.3f} "
+            f"{_figure(val['joint_unsafe_recall'])} image acc {_figure(val['image_accuracy'])} "
+            f"text acc {_figure(val['text_accuracy'])} argmax joint F1 {val_argmax:.3f} "
             f"({(time.time() - started) / 60:.1f} min)"
         )
         if val["joint_macro_f1"] > best_f1:

@@ -32,13 +32,13 @@ def read_texts(path: Path) -> list[str]:
     """
     texts: list[Any]
     if path.suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as f:
+        with path.open(encoding="utf-8-sig", newline="") as f:
             texts = [row.get("prompt") or row.get("text") for row in csv.DictReader(f)]
     elif path.suffix == ".jsonl":
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
         texts = [json.loads(line).get("text") for line in lines if line.strip()]
     else:
-        texts = path.read_text(encoding="utf-8").splitlines()
+        texts = path.read_text(encoding="utf-8-sig").splitlines()
     return [t for t in texts if isinstance(t, str) and t.strip()]
 
 

@@ -32,12 +32,14 @@ def test_jsonl_samples_skip_missing_images_and_bad_rows(tmp_path: Path) -> None:
         {"id": "b", "text": "hello", "text_grade": "safe", "joint_grade": "safe"},
         {"id": "c", "image": "missing.png", "joint_grade": "safe"},
         {"id": "d", "text": "x", "joint_grade": "sort of"},
+        {"id": "e", "image": "broken.png", "joint_grade": "safe"},  # not an image: skipped, not fatal
     ]
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n but the rest is not")
     path = tmp_path / "labels.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     samples, skipped = file_samples(path)
     assert [s.uid for s in samples] == ["a", "b"]
-    assert skipped == 2
+    assert skipped == 3
     first = samples[0]
     assert first.image == tmp_path / "a.png" and first.pattern == "S-S-U" and first.emergent
     assert first.categories == ("human_exploitation",)

@@ -1,0 +1,74 @@
+"""`python -m model` with the arguments and data users get wrong: one clear line, before any work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.__main__ import main
+from model.data import Sample
+from model.evaluate import choose_thresholds
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--epochs", "0"], "--epochs: 0 is below 1"),
+        (["export", "--variants", "int8,fp61"], "unknown variants ['fp61']"),
+        (["export", "--variants", "fp16"], "a bundle needs a CPU variant"),
+        (["train", "--image-tower", "clip"], "--image-tower clip needs --clip-path"),
+        (["train", "--image-size", "100"], "the CNN tower needs a multiple of 16"),
+        (["train", "--d-model", "30"], "multiple of the 4 attention heads"),
+        (["train", "--data", "no/such/labels.jsonl"], "no such file"),
+    ],
+)
+def test_arguments_that_cannot_work_are_refused_up_front(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every output in tmp_path, so that a check that stopped working could not touch the shipped bundle
+    places = {
+        "train": ["--out", str(tmp_path / "run")],
+        "export": ["--artifact", str(tmp_path / "bundle"), "--checkpoint", str(tmp_path / "none.pt")],
+    }
+    with pytest.raises(SystemExit) as exited:
+        main([*args, *places[args[0]]])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_export_variants_accept_spaces() -> None:
+    from model.__main__ import _variants
+
+    assert _variants("int8, fp16") == ["int8", "fp16"]
+
+
+def test_too_little_data_for_the_three_splits_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [{"id": f"t{i}", "text": f"hello number {i}", "joint_grade": "safe"} for i in range(5)]
+    data = tmp_path / "few.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["train", "--data", str(data), "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "split" in err and "Traceback" not in err
+
+
+def test_thresholds_are_chosen_when_validation_has_no_unsafe_item() -> None:
+    samples = [
+        Sample(f"s{i}", "val", None, "t", None, "safe", grade, (), False, None)
+        for i, grade in enumerate(["safe", "borderline"] * 10)
+    ]
+    rng = np.random.default_rng(0)
+    joint = rng.dirichlet(np.ones(3), size=len(samples)).astype(np.float32)
+    thresholds = choose_thresholds(samples, {"joint": joint}, 0.97)  # no recall to reach
+    assert 0 < thresholds["joint"]["unsafe"] < 1 and 0 < thresholds["joint"]["borderline"] < 1
+
+
+def test_epoch_figures_the_data_cannot_give_print_as_n_a() -> None:
+    from model.train import _figure
+
+    # text-only data has no image accuracy; a validation split without unsafe items no recall
+    assert [_figure(None), _figure(float("nan")), _figure(0.25)] == ["n/a", "n/a", "0.250"]
