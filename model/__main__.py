@@ -39,12 +39,30 @@ def _variants(text: str) -> list[str]:
     return chosen
 
 
-def _clip_image_size(folder: str) -> int:
-    """Return the input side a CLIP/SigLIP checkpoint was trained at (its config.json)."""
+Triple = tuple[float, float, float]
+
+
+def _clip_preprocessing(folder: str) -> tuple[int, Triple, Triple]:
+    """Return the input side, mean and std a CLIP/SigLIP checkpoint was trained with.
+
+    The side comes from config.json; mean and std from preprocessor_config.json when the folder has
+    one, else by family (SigLIP normalises with 0.5, CLIP with its own constants).
+    """
     import json
 
+    from model.image_tower import CLIP_MEAN, CLIP_STD
+
     config = json.loads((Path(folder) / "config.json").read_text())
-    return int(config.get("vision_config", config).get("image_size", 224))
+    side = int(config.get("vision_config", config).get("image_size", 224))
+    processor = Path(folder) / "preprocessor_config.json"
+    if processor.is_file():
+        given = json.loads(processor.read_text())
+        if len(given.get("image_mean", ())) == 3 and len(given.get("image_std", ())) == 3:
+            mean, std = given["image_mean"], given["image_std"]
+            return side, (mean[0], mean[1], mean[2]), (std[0], std[1], std[2])
+    if "siglip" in str(config.get("model_type", "")):
+        return side, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    return side, CLIP_MEAN, CLIP_STD
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -87,23 +105,20 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
 
 
 def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    from model.image_tower import CLIP_MEAN, CLIP_STD
     from model.train import TrainConfig
 
-    image_size = args.image_size or (
-        _clip_image_size(args.clip_path) if args.image_tower == "clip" else ModelConfig.image_size
-    )
     model_cfg = ModelConfig(
         image_tower=args.image_tower,
         clip_path=args.clip_path,
         text_path=args.text_path,
-        image_size=image_size,
+        image_size=args.image_size or ModelConfig.image_size,
         d_model=args.d_model,
     )
+    if args.image_tower == "clip":
+        side, model_cfg.image_mean, model_cfg.image_std = _clip_preprocessing(args.clip_path)
+        model_cfg.image_size = args.image_size or side
     if args.data:  # export and `thresholds` read it again, from wherever they are run
         args.data = str(Path(args.data).resolve())
-    if args.image_tower == "clip":
-        model_cfg.image_mean, model_cfg.image_std = CLIP_MEAN, CLIP_STD
     names = {f.name for f in fields(TrainConfig)}
     train_cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     return model_cfg, train_cfg

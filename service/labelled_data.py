@@ -166,7 +166,10 @@ def _resolve_image(path_text: str, base_dir: Path) -> Path | None:
 
 
 def read_vlsu_csv(path: Path) -> LabelledData:
-    """Read the VLSU CSV layout; rows whose image is missing are counted and skipped."""
+    """Read the VLSU CSV layout; rows whose image file is missing are counted and skipped.
+
+    A row with no `web_path` at all and a prompt is a text-only item.
+    """
     data = LabelledData(source=str(path), items=[])
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
@@ -175,8 +178,9 @@ def read_vlsu_csv(path: Path) -> LabelledData:
             raise LabelError(f"{path}: missing columns {', '.join(missing)}")
         for line, row in enumerate(reader, start=2):
             item_id = (row["uuid"] or "").strip() or f"line-{line}"
-            image = _resolve_image((row["web_path"] or "").strip(), path.parent)
-            if image is None:
+            web_path = (row["web_path"] or "").strip()
+            image = _resolve_image(web_path, path.parent) if web_path else None
+            if web_path and image is None:
                 data.missing_images.append(item_id)
                 continue
             try:
@@ -187,11 +191,13 @@ def read_vlsu_csv(path: Path) -> LabelledData:
                     [row["combined_category"], row["image_category"], row["text_category"]]
                 )
                 text = row["prompt"]
+                if image is None and not (text and text.strip()):
+                    raise LabelError("neither web_path nor prompt")
                 item = LabelledItem(
                     id=item_id,
                     image=image,
                     text=text if text and text.strip() else None,
-                    image_grade=parse_grade(row["image_grade"]),
+                    image_grade=parse_grade(row["image_grade"]) if image is not None else None,
                     text_grade=parse_grade(row["consensus_text_grade"]) if text and text.strip() else None,
                     joint_grade=joint,
                     categories=categories,

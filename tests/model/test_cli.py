@@ -72,3 +72,18 @@ def test_epoch_figures_the_data_cannot_give_print_as_n_a() -> None:
 
     # text-only data has no image accuracy; a validation split without unsafe items no recall
     assert [_figure(None), _figure(float("nan")), _figure(0.25)] == ["n/a", "n/a", "0.250"]
+
+
+def test_a_clip_checkpoint_brings_its_own_input_size_and_normalisation(tmp_path: Path) -> None:
+    from model.__main__ import _clip_preprocessing
+    from model.image_tower import CLIP_MEAN, CLIP_STD
+
+    folder = tmp_path / "vision"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "clip_vision_model", "image_size": 32}))
+    assert _clip_preprocessing(str(folder)) == (32, CLIP_MEAN, CLIP_STD)
+    (folder / "config.json").write_text(json.dumps({"model_type": "siglip_vision_model", "image_size": 384}))
+    assert _clip_preprocessing(str(folder)) == (384, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    processor = {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.4, 0.5, 0.6]}
+    (folder / "preprocessor_config.json").write_text(json.dumps(processor))  # what the folder says wins
+    assert _clip_preprocessing(str(folder)) == (384, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))

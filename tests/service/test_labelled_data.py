@@ -81,6 +81,16 @@ def test_vlsu_csv_counts_and_skips_missing_images(tmp_path: Path) -> None:
     assert (summary["items"], summary["skipped_missing_image"], summary["skipped_invalid"]) == (2, 2, 1)
 
 
+def test_vlsu_csv_rows_without_a_web_path_are_text_only_items(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "vlsu.csv",
+        [row("t", "", image_grade="safe"), row("n", "", prompt="  ")],  # a prompt, then neither
+    )
+    data = read_labelled(tmp_path / "vlsu.csv")
+    assert [(i.id, i.image, i.image_grade, i.text_grade) for i in data.items] == [("t", None, None, "safe")]
+    assert data.missing_images == [] and "neither" in data.invalid_rows[0]
+
+
 def test_vlsu_csv_missing_column_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("uuid,web_path\nx,y\n")
     with pytest.raises(LabelError, match="missing columns prompt"):
