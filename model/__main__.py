@@ -94,7 +94,10 @@ def _export_args(p: argparse.ArgumentParser, with_checkpoint: bool) -> None:
     if with_checkpoint:
         p.add_argument("--checkpoint", default="runs/default/best.pt")
     p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT), help="bundle folder to write")
-    p.add_argument("--name", default=DEFAULT_NAME)
+    p.add_argument(
+        "--name",
+        help=f"model name in the manifest (default: the bundle's own when re-exporting, else {DEFAULT_NAME})",
+    )
     p.add_argument("--variants", type=_variants, default="int8,fp16", help="comma list of fp32,int8,fp16")
     p.add_argument(
         "--smooth-alpha",
@@ -172,6 +175,20 @@ def _check_train_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error(f"--d-model {args.d_model}: must be a multiple of the {cnn.n_heads} attention heads")
 
 
+def bundle_name(checkpoint: Path) -> str:
+    """Return the name of the bundle a checkpoint was shipped in (its manifest beside it), else the default.
+
+    Re-exporting a bundle's `checkpoint.pt` (to add fp16, say) keeps the model's name.
+    """
+    import json
+
+    manifest = checkpoint.parent / "manifest.json"
+    try:
+        return str(json.loads(manifest.read_text())["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_NAME
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "thresholds":
         from model.train import rechoose_thresholds
@@ -191,7 +208,8 @@ def _run(args: argparse.Namespace) -> int:
         train(*_configs(args))
         return 0
     checkpoint = Path(args.checkpoint) if args.command == "export" else train(*_configs(args))  # build
-    export(checkpoint, Path(args.artifact), args.name, variants, smooth_alpha=args.smooth_alpha)
+    name = args.name or bundle_name(checkpoint)
+    export(checkpoint, Path(args.artifact), name, variants, smooth_alpha=args.smooth_alpha)
     return 0
 
 

@@ -87,3 +87,11 @@ def test_a_clip_checkpoint_brings_its_own_input_size_and_normalisation(tmp_path:
     processor = {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.4, 0.5, 0.6]}
     (folder / "preprocessor_config.json").write_text(json.dumps(processor))  # what the folder says wins
     assert _clip_preprocessing(str(folder)) == (384, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
+
+
+def test_re_exporting_a_bundle_keeps_its_model_name(tmp_path: Path) -> None:
+    from model.__main__ import DEFAULT_NAME, bundle_name
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "safety-prod"}))
+    assert bundle_name(tmp_path / "checkpoint.pt") == "safety-prod"
+    assert bundle_name(tmp_path / "runs" / "best.pt") == DEFAULT_NAME  # a training run: no manifest
