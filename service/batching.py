@@ -184,7 +184,11 @@ class Batcher:
     async def result(self, pending: Pending) -> Scored:
         """Await one item; DeadlineExceeded if its deadline passes before its batch starts."""
         remaining = pending.deadline - time.monotonic()
-        done, _ = await asyncio.wait({pending.future}, timeout=max(remaining, 0.0))
+        try:
+            done, _ = await asyncio.wait({pending.future}, timeout=max(remaining, 0.0))
+        except asyncio.CancelledError:  # the caller is gone (the server's shutdown): skip its item
+            pending.future.cancel()
+            raise
         if not done and not pending.started:
             pending.future.cancel()  # the worker skips cancelled items: it never runs
             self._stats.item_expired()

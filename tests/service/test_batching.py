@@ -127,6 +127,25 @@ async def test_a_request_whose_deadline_passes_in_the_queue_never_runs() -> None
     await batcher.stop()
 
 
+async def test_an_item_whose_caller_is_cancelled_never_runs() -> None:
+    engine = FakeEngine()
+    engine.gate.clear()
+    batcher = make_batcher(engine, max_batch_size=8)
+    await batcher.start()
+    running = asyncio.ensure_future(batcher.score(text_item(3), 5))
+    await wait_until(lambda: engine.runs_started == 1)
+    abandoned = asyncio.ensure_future(batcher.score(text_item(3), 5))
+    await wait_until(lambda: batcher.depth == 1)
+    abandoned.cancel()  # as uvicorn cancels requests still open when the shutdown grace ends
+    kept = asyncio.ensure_future(batcher.score(text_item(3), 5))
+    await wait_until(lambda: batcher.depth == 2)
+    engine.gate.set()
+    await running
+    assert (await kept).batch_size == 1  # the next batch held only the live item
+    assert engine.batch_sizes == [1, 1]
+    await batcher.stop()
+
+
 async def test_a_full_queue_refuses_at_once_and_all_or_nothing() -> None:
     engine = FakeEngine()
     engine.gate.clear()
