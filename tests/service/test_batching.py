@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,6 +42,18 @@ async def wait_until(check: object, timeout_s: float = 5.0) -> None:
         await asyncio.sleep(0.002)
 
 
+async def held(
+    engine: FakeEngine, timeout_s: float = 5, **kwargs: object
+) -> tuple[Batcher, asyncio.Future[Any]]:
+    """Start a batcher whose engine is held (gate closed) inside a first run of one item."""
+    engine.gate.clear()
+    batcher = make_batcher(engine, **kwargs)
+    await batcher.start()
+    first = asyncio.ensure_future(batcher.score(text_item(3), timeout_s))
+    await wait_until(lambda: engine.runs_started == 1)
+    return batcher, first
+
+
 def test_collate_pads_to_the_longest_text_and_fills_absent_modalities() -> None:
     batch = collate([text_item(4), image_item(255), text_item(6)], SIZE, ABSENT)
     assert batch.input_ids.shape == (3, 6) and batch.pixels.shape == (3, SIZE, SIZE, 3)
@@ -52,11 +65,7 @@ def test_collate_pads_to_the_longest_text_and_fills_absent_modalities() -> None:
 
 async def test_items_queued_while_the_engine_is_busy_form_one_batch() -> None:
     engine = FakeEngine()
-    engine.gate.clear()
-    batcher = make_batcher(engine, max_batch_size=4)
-    await batcher.start()
-    first = asyncio.ensure_future(batcher.score(text_item(3), 5))
-    await wait_until(lambda: engine.runs_started == 1)
+    batcher, first = await held(engine, max_batch_size=4)
     rest = [asyncio.ensure_future(batcher.score(text_item(3 + i), 5)) for i in range(6)]
     await wait_until(lambda: batcher.depth == 6)
     engine.gate.set()
@@ -83,11 +92,7 @@ async def test_max_wait_collects_a_fuller_batch() -> None:
 
 async def test_a_failing_batch_fails_exactly_its_own_items() -> None:
     engine = FakeEngine()
-    engine.gate.clear()
-    batcher = make_batcher(engine, max_batch_size=8)
-    await batcher.start()
-    ok = asyncio.ensure_future(batcher.score(text_item(3), 5))
-    await wait_until(lambda: engine.runs_started == 1)
+    batcher, ok = await held(engine, max_batch_size=8)
     engine.fail_next = 1
     doomed = [asyncio.ensure_future(batcher.score(text_item(3), 5)) for _ in range(3)]
     await wait_until(lambda: batcher.depth == 3)
@@ -113,11 +118,7 @@ async def test_a_wrong_engine_output_shape_fails_the_batch_not_the_caller() -> N
 
 async def test_a_request_whose_deadline_passes_in_the_queue_never_runs() -> None:
     engine = FakeEngine()
-    engine.gate.clear()
-    batcher = make_batcher(engine)
-    await batcher.start()
-    running = asyncio.ensure_future(batcher.score(text_item(3), 0.05))
-    await wait_until(lambda: engine.runs_started == 1)
+    batcher, running = await held(engine, timeout_s=0.05)
     with pytest.raises(DeadlineExceeded):
         await batcher.score(text_item(3), 0.05)
     engine.gate.set()
@@ -129,11 +130,7 @@ async def test_a_request_whose_deadline_passes_in_the_queue_never_runs() -> None
 
 async def test_an_item_whose_caller_is_cancelled_never_runs() -> None:
     engine = FakeEngine()
-    engine.gate.clear()
-    batcher = make_batcher(engine, max_batch_size=8)
-    await batcher.start()
-    running = asyncio.ensure_future(batcher.score(text_item(3), 5))
-    await wait_until(lambda: engine.runs_started == 1)
+    batcher, running = await held(engine, max_batch_size=8)
     abandoned = asyncio.ensure_future(batcher.score(text_item(3), 5))
     await wait_until(lambda: batcher.depth == 1)
     abandoned.cancel()  # as uvicorn cancels requests still open when the shutdown grace ends
