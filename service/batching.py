@@ -219,16 +219,22 @@ class Batcher:
     async def _work(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            self._take_ready(batch)
-            if self._max_wait_s > 0:
-                until = time.monotonic() + self._max_wait_s
-                while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
-                    try:
-                        batch.append(await asyncio.wait_for(self._queue.get(), left))
-                    except TimeoutError:
-                        break
-                    self._take_ready(batch)
-            await self._run(batch)
+            try:
+                self._take_ready(batch)
+                if self._max_wait_s > 0:
+                    until = time.monotonic() + self._max_wait_s
+                    while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
+                        try:
+                            batch.append(await asyncio.wait_for(self._queue.get(), left))
+                        except TimeoutError:
+                            break
+                        self._take_ready(batch)
+                await self._run(batch)
+            except asyncio.CancelledError:  # stop() while this batch was being gathered: answer it
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(ShuttingDown("the service stopped before this request ran"))
+                raise
 
     def _take_ready(self, batch: list[Pending]) -> None:
         while len(batch) < self._max_batch_size and not self._queue.empty():

@@ -189,6 +189,17 @@ async def test_stop_after_grace_fails_what_is_left() -> None:
     engine.gate.set()
 
 
+async def test_stop_answers_a_batch_still_being_gathered() -> None:
+    batcher = make_batcher(FakeEngine(), max_batch_size=8, max_wait_s=5.0)  # waits long for more items
+    await batcher.start()
+    gathered = asyncio.ensure_future(batcher.score(text_item(3), 30))
+    await asyncio.sleep(0.05)
+    assert batcher.depth == 0  # the worker took it and waits for company
+    await batcher.stop(grace_s=0)
+    with pytest.raises(ShuttingDown):
+        await asyncio.wait_for(gathered, 2)  # it used to wait forever
+
+
 def test_inference_runs_off_the_event_loop_thread() -> None:
     engine = FakeEngine()
     threads: list[threading.Thread] = []
