@@ -22,6 +22,7 @@ from tokenizers import Tokenizer
 from service.errors import ImageTooLarge, InvalidImage, MissingInput, TextTooLong, UnsupportedImageFormat
 from service.manifest import Bundle
 from service.settings import Settings
+from service.taxonomy import present_text
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 
@@ -109,7 +110,7 @@ class Preprocessor:
 
     def prepare(self, image: bytes | None, text: str | None) -> PreparedItem:
         """Return the item's arrays; raise a ServiceError for input that cannot be used."""
-        text = text if text and text.strip() else None  # an empty or blank text is no text
+        text = present_text(text)
         if image is None and text is None:
             raise MissingInput("give at least one of `image` and `text`")
         digest = hashlib.sha256()

@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.policy import Grade
-from service.taxonomy import CATEGORIES, CATEGORY_TABLE, GRADES, labelled_emergent, labelled_pattern
+from service.taxonomy import (
+    CATEGORIES,
+    CATEGORY_TABLE,
+    GRADES,
+    labelled_emergent,
+    labelled_pattern,
+    present_text,
+)
 
 VLSU_COLUMNS = (
     "uuid",
@@ -190,15 +197,15 @@ def read_vlsu_csv(path: Path) -> LabelledData:
                 categories = parse_categories(
                     [row["combined_category"], row["image_category"], row["text_category"]]
                 )
-                text = row["prompt"]
-                if image is None and not (text and text.strip()):
+                text = present_text(row["prompt"])
+                if image is None and text is None:
                     raise LabelError("neither web_path nor prompt")
                 item = LabelledItem(
                     id=item_id,
                     image=image,
-                    text=text if text and text.strip() else None,
+                    text=text,
                     image_grade=parse_grade(row["image_grade"]) if image is not None else None,
-                    text_grade=parse_grade(row["consensus_text_grade"]) if text and text.strip() else None,
+                    text_grade=parse_grade(row["consensus_text_grade"]) if text is not None else None,
                     joint_grade=joint,
                     categories=categories,
                 )
@@ -242,7 +249,7 @@ class LabelledRecord(BaseModel):
 
     def to_item(self, default_id: str, image: Path | bytes | None) -> LabelledItem:
         """Return the item with `image` resolved by the caller; unlabelled modalities stay None."""
-        text = self.text if self.text and self.text.strip() else None  # as the service reads it
+        text = present_text(self.text)  # as the service reads it
         return LabelledItem(
             id=self.id or default_id,
             image=image,
@@ -288,7 +295,7 @@ def read_jsonl(path: Path) -> LabelledData:
                 continue
             try:
                 record = LabelledRecord.model_validate(json.loads(line))
-                if record.image is None and not (record.text and record.text.strip()):
+                if record.image is None and present_text(record.text) is None:
                     raise LabelError("neither image nor text")
             except (ValueError, LabelError) as e:  # json and pydantic errors are ValueErrors
                 data.invalid_rows.append(f"line {line_number}: {_one_line(e)}")

@@ -31,6 +31,12 @@ CATEGORIES: tuple[str, ...] = tuple(slug for slug, _, _ in CATEGORY_TABLE)
 CATEGORY_CODES: dict[str, str] = {slug: code for slug, code, _ in CATEGORY_TABLE}
 
 
+def present_text(text: str | None) -> str | None:
+    """Return the text, or None when it is empty or blank: such a text is no text, in a request
+    as in labelled data (one rule, so the service and its evaluations agree on the pattern)."""
+    return text if text and text.strip() else None
+
+
 def severity(grade: str) -> int:
     """Return 0 for safe, 1 for borderline, 2 for unsafe."""
     return GRADES.index(grade)
