@@ -97,12 +97,12 @@ def choose_thresholds(
         for tb in grid:
             pred = grade_codes(scores["joint"], GradeThresholds(borderline=tb, unsafe=tu))
             table.append((macro_f1(gold, pred), _recall(gold, pred, 2), float(tb), float(tu)))
-    recalls = [r for _, r, _, _ in table if r == r]  # NaN: the data has no joint-unsafe item
-    if recalls:
-        floor = min(min_unsafe_recall, max(recalls) - 0.01)
+    if np.isnan(table[0][1]):  # no joint-unsafe item in the data: no recall to reach or rank by
+        table = [(f1, 0.0, b, u) for f1, _, b, u in table]
+    else:
+        floor = min(min_unsafe_recall, max(r for _, r, _, _ in table) - 0.01)
         table = [row for row in table if row[1] >= floor]
-    # best F1, then recall, then the thresholds (NaN recall, no unsafe item: ranked as 0)
-    _, _, tb, tu = max(table, key=lambda row: (row[0], row[1] if row[1] == row[1] else 0.0, row[2], row[3]))
+    _, _, tb, tu = max(table)  # best F1, then recall, then the thresholds
     return {
         "image": {"borderline": 0.5, "unsafe": 0.5},
         "text": {"borderline": 0.5, "unsafe": 0.5},

@@ -67,7 +67,7 @@ def set_seed(seed: int) -> None:
 
 def _figure(value: float | None) -> str:
     """Format a figure that labelled data may not have (no image grades, no unsafe item): n/a."""
-    return "n/a" if value is None or value != value else f"{value:.3f}"
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
