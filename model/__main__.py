@@ -72,6 +72,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data", help="VLSU-layout CSV or JSONL of labelled items (default: the synthetic corpus)"
     )
+    p.add_argument(
+        "--add",
+        help="VLSU-layout CSV or JSONL of labelled items added to the training split (validation and test "
+        "stay those of the corpus or --data)",
+    )
     p.add_argument("--out", default=defaults.out, help="run folder for checkpoints and figures")
     p.add_argument("--epochs", type=_at_least_one, default=defaults.epochs)
     p.add_argument("--batch-size", type=_at_least_one, default=defaults.batch_size)
@@ -120,8 +125,9 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if args.image_tower == "clip":
         side, model_cfg.image_mean, model_cfg.image_std = _clip_preprocessing(args.clip_path)
         model_cfg.image_size = args.image_size or side
-    if args.data:  # export and `thresholds` read it again, from wherever they are run
-        args.data = str(Path(args.data).resolve())
+    for option in ("data", "add"):  # export and `thresholds` read them again, from wherever they are run
+        if getattr(args, option):
+            setattr(args, option, str(Path(getattr(args, option)).resolve()))
     names = {f.name for f in fields(TrainConfig)}
     train_cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     return model_cfg, train_cfg
@@ -161,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_train_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse settings that would fail minutes into a run, before anything starts."""
-    if args.data and not Path(args.data).is_file():
-        parser.error(f"--data {args.data}: no such file")
+    for option in ("data", "add"):
+        if getattr(args, option) and not Path(getattr(args, option)).is_file():
+            parser.error(f"--{option} {getattr(args, option)}: no such file")
     if args.image_tower == "clip":
         if not args.clip_path or not (Path(args.clip_path) / "config.json").is_file():
             parser.error("--image-tower clip needs --clip-path: a local checkpoint folder with config.json")

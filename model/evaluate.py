@@ -171,6 +171,39 @@ def accuracy_by_set(
     return {"n": len(samples), "joint_accuracy": overall, "by_set": by_set}
 
 
+def handwritten_figures(
+    pairs: Sequence[Sample],
+    scores: dict[str, np.ndarray],
+    thresholds: dict[str, Any],
+    trained_texts: set[str],
+) -> dict[str, Any]:
+    """Joint accuracy on the hand-written pairs the model did not train on; per set, on all of them.
+
+    A pair whose text is among the training texts (`train --add` of `corpus pairs`) is trained on:
+    the headline `n` / `joint_accuracy` count only the others, and each set says how many it had.
+    """
+    seen = np.array([p.text in trained_texts for p in pairs], dtype=bool)
+
+    def part(mask: np.ndarray) -> dict[str, Any]:
+        rows = np.flatnonzero(mask)
+        return accuracy_by_set(
+            [pairs[int(i)] for i in rows], {k: v[rows] for k, v in scores.items()}, thresholds
+        )
+
+    every = accuracy_by_set(pairs, scores, thresholds)
+    sets = [p.split.partition("-")[2] for p in pairs]
+    by_set = {
+        k: v | {"trained_on": sum(bool(s) for s, name in zip(seen, sets, strict=True) if name == k)}
+        for k, v in every["by_set"].items()
+    }
+    held_out = part(~seen) if not seen.all() else {"n": 0, "joint_accuracy": None}
+    figures = {"n": held_out["n"], "joint_accuracy": held_out["joint_accuracy"]}
+    if seen.any():
+        trained = part(seen)
+        figures["trained_on"] = {"n": trained["n"], "joint_accuracy": trained["joint_accuracy"]}
+    return figures | {"by_set": by_set}
+
+
 def identity_figures(
     probes: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:

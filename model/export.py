@@ -22,8 +22,8 @@ import torch
 
 from model.data import Sample, render_images
 from model.evaluate import (
-    accuracy_by_set,
     evaluate,
+    handwritten_figures,
     handwritten_samples,
     identity_figures,
     identity_samples,
@@ -151,6 +151,11 @@ HANDWRITTEN = FIXTURES / "handwritten_pairs.jsonl"
 IDENTITY_PROBES = FIXTURES / "identity_probes.jsonl"
 
 
+def _shown(path: str) -> str:
+    """Name a training file as the manifest shows it: relative to where the export runs, when under it."""
+    return str(Path(path).relative_to(Path.cwd())) if Path(path).is_relative_to(Path.cwd()) else path
+
+
 def export(
     checkpoint: Path,
     out: Path,
@@ -216,9 +221,11 @@ def export(
 
     if handwritten is not None and handwritten.exists():
         # pairs written by hand outside the templates: the closest thing here to unseen real data
+        # (a pair the model trained on, through `train --add`, is reported apart from the rest)
         pairs = handwritten_samples(handwritten)
-        metrics["handwritten"] = {"variant": cpu_variant} | accuracy_by_set(
-            pairs, fixture_scores(pairs), ckpt["thresholds"]
+        trained_texts = {s.text for s in splits["train"] if s.text} | set(ckpt.get("added_texts", ()))
+        metrics["handwritten"] = {"variant": cpu_variant} | handwritten_figures(
+            pairs, fixture_scores(pairs), ckpt["thresholds"], trained_texts
         )
     if identity_probes is not None and identity_probes.exists():
         # harmless texts (text-only) that name a group of people: how often the name alone is flagged
@@ -275,10 +282,12 @@ def export(
             "fusion_layers": cfg.n_fusion_layers,
         },
         "training": {
-            "data": train_cfg.data
-            or f"default corpus (seed {train_cfg.seed}, {train_cfg.corpus_size} examples)",
+            "data": _shown(train_cfg.data)
+            if train_cfg.data
+            else f"default corpus (seed {train_cfg.seed}, {train_cfg.corpus_size} examples)",
             "epochs": train_cfg.epochs,
-        },
+        }
+        | ({"added_to_train": _shown(train_cfg.add)} if train_cfg.add else {}),
         "metrics": metrics,
     }
     path = out / "manifest.json"

@@ -12,7 +12,8 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ ARGMAX = {m: {"borderline": 0.5, "unsafe": 0.5} for m in ("image", "text", "join
 class TrainConfig:
     out: str = "runs/default"  # checkpoints, metrics and logs go here
     data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
+    add: str | None = None  # labelled items (same formats) added to the training split only
     corpus_size: int = 24000  # examples in the default corpus (all splits)
     seed: int = 0
     epochs: int = 18
@@ -88,6 +90,19 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
             "items, split 80/10/10 by a hash of their id): training needs more labelled items"
         )
     return splits
+
+
+def added_samples(cfg: TrainConfig) -> list[Sample]:
+    """Return the labelled items `add` puts in the training split, all of them (none without it).
+
+    Validation, test and the thresholds stay those of the corpus (or `data`), so figures compare
+    with and without them; the checkpoint keeps their texts, which export then reports apart.
+    """
+    if cfg.add is None:
+        return []
+    added, skipped = file_samples(Path(cfg.add), cfg.seed)
+    print(f"adding {len(added)} labelled items to the training split ({skipped} rows skipped)")
+    return [replace(s, split="train") for s in added]
 
 
 def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -177,6 +192,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     text_folder = Path(model_cfg.text_path) if model_cfg.text_path else default_text_path()
     tokenizer = load_tokenizer(text_folder / "tokenizer.json", model_cfg.max_tokens)
     splits = load_samples(cfg)
+    added = added_samples(cfg)
+    splits["train"] += added
+    added_texts = sorted({s.text for s in added if s.text})
     print("samples:", {k: len(v) for k, v in splits.items()})
     encode = model.text_encoder.eval()
     data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
@@ -236,8 +254,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         )
         if val["joint_macro_f1"] > best_f1:
             best_f1 = val["joint_macro_f1"]
-            save_checkpoint(out / "best.pt", ema.model, model_cfg, cfg, thresholds, val)
-        save_checkpoint(out / "last.pt", ema.model, model_cfg, cfg, thresholds, val)
+            save_checkpoint(out / "best.pt", ema.model, model_cfg, cfg, thresholds, val, added_texts)
+        save_checkpoint(out / "last.pt", ema.model, model_cfg, cfg, thresholds, val, added_texts)
 
     # final figures: the best epoch on the held-out test split
     model, ckpt = load_checkpoint(out / "best.pt")
@@ -257,8 +275,9 @@ def save_checkpoint(
     cfg: TrainConfig,
     thresholds: dict[str, Any],
     val: dict[str, Any],
+    added_texts: Sequence[str] = (),
 ) -> None:
-    """Save weights (the frozen text tower is reloaded from its folder), configs and figures."""
+    """Save weights (the frozen text tower is reloaded from its folder), configs, figures, added texts."""
     trainable = {k: v for k, v in model.state_dict().items() if not k.startswith("text_encoder.")}
     torch.save(
         {
@@ -267,6 +286,7 @@ def save_checkpoint(
             "state_dict": trainable if model_cfg.freeze_text else model.state_dict(),
             "thresholds": thresholds,
             "metrics": {"val": val},
+            "added_texts": list(added_texts),  # what `add` trained on: export reports those pairs apart
         },
         path,
     )

@@ -1,5 +1,6 @@
 """Command line for the corpus: `render` draws one scene, `stats` summarises, `export` writes a split,
-`coverage` measures how close given texts come to the training texts."""
+`pairs` writes hand-written pairs as training data, `coverage` measures how close given texts come to
+the training texts."""
 
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--size", type=int, default=24000)
     export.add_argument("--image-size", type=int, default=128)
     export.set_defaults(handler=run_export)
+    pairs = commands.add_parser(
+        "pairs", help="write hand-written pairs (glyph scenes) as labelled JSONL + PNGs, for `train --add`"
+    )
+    pairs.add_argument("fixture", type=Path, help="JSONL of {glyphs, text, joint_grade, categories, set}")
+    pairs.add_argument("--sets", required=True, type=_sets, help="the sets to write: 1-6, or 1,3,5")
+    pairs.add_argument("--out", required=True, type=Path, help="folder for labelled.jsonl and images/")
+    pairs.add_argument(
+        "--renders",
+        type=int,
+        choices=range(1, MAX_RENDERS + 1),
+        default=4,
+        metavar="1-10",
+        help="scenes drawn per pair (layout, background, scale: as the corpus varies them)",
+    )
+    pairs.add_argument("--image-size", type=int, default=64)
+    pairs.set_defaults(handler=run_pairs)
     cover = commands.add_parser(
         "coverage", help="how close texts come to the training texts, beside the held-out test split"
     )
@@ -117,6 +134,52 @@ def run_export(args: argparse.Namespace) -> int:
             }
             f.write(json.dumps(row) + "\n")
     print(f"wrote {len(examples)} {args.split} examples to {args.out / 'labelled.jsonl'}")
+    return 0
+
+
+MAX_RENDERS = 10  # scene seeds are 50_000 + 10 * row + render: each render of each row its own
+
+
+def _sets(text: str) -> frozenset[int]:
+    """Read `1-6` or `1,3,5` (or both: `1-3,5`) as a set of set numbers."""
+    chosen: set[int] = set()
+    try:
+        for part in text.split(","):
+            first, dash, last = part.partition("-")
+            chosen.update(range(int(first), int(last if dash else first) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give sets as 1-6 or 1,3,5") from None
+    if not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: no set in it")
+    return frozenset(chosen)
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    """Write the chosen sets of a hand-written fixture as labelled JSONL, each pair drawn `--renders` times.
+
+    The rows are read as `python -m model train --add` and `python -m service eval` read labelled
+    data; a model trained on them is scored on the other sets only (`manifest.json`, `handwritten`).
+    """
+    if not args.fixture.is_file():
+        print(f"error: no such file {args.fixture}", file=sys.stderr)
+        return 2
+    lines = args.fixture.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    chosen = [(n, row) for n, row in enumerate(rows) if row.get("set", 1) in args.sets]
+    if not chosen:
+        print(f"error: no pair of {args.fixture} is in sets {sorted(args.sets)}", file=sys.stderr)
+        return 2
+    (args.out / "images").mkdir(parents=True, exist_ok=True)
+    with (args.out / "labelled.jsonl").open("w", encoding="utf-8") as f:
+        for n, row in chosen:
+            for k in range(args.renders):
+                image = f"images/hw{n:03d}_{k}.png"
+                scene = Scene(tuple(row["glyphs"]), seed=50_000 + MAX_RENDERS * n + k)
+                render_scene(scene, args.image_size).convert("RGB").save(args.out / image)
+                item = {"id": f"hw-{n}-{k}", "image": image, "text": row["text"]}
+                labels = {"joint_grade": row["joint_grade"], "categories": row.get("categories", [])}
+                f.write(json.dumps(item | labels) + "\n")
+    print(f"wrote {len(chosen)} pairs x {args.renders} scenes to {args.out / 'labelled.jsonl'}")
     return 0
 
 

@@ -23,6 +23,7 @@ from model.evaluate import choose_thresholds
         (["train", "--image-size", "100"], "the CNN tower needs a multiple of 16"),
         (["train", "--d-model", "30"], "multiple of the 4 attention heads"),
         (["train", "--data", "no/such/labels.jsonl"], "no such file"),
+        (["train", "--add", "no/such/labels.jsonl"], "--add no/such/labels.jsonl: no such file"),
     ],
 )
 def test_arguments_that_cannot_work_are_refused_up_front(

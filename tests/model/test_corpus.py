@@ -221,3 +221,37 @@ def test_coverage_reads_texts_from_jsonl_vlsu_csv_and_plain_files(tmp_path: Path
     assert read_texts(tmp_path / "a.jsonl") == ["one"]
     assert read_texts(tmp_path / "b.csv") == ["two, with a comma"]
     assert read_texts(tmp_path / "c.txt") == ["three", "four"]
+
+
+def test_cli_pairs_writes_chosen_sets_as_labelled_data_drawn_several_ways(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.labelled_data import read_jsonl
+
+    out = tmp_path / "pairs"
+    assert corpus_cli(["pairs", str(FIXTURE), "--sets", "1-2,3", "--renders", "2", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen = [row for row in rows if row["set"] in (1, 2, 3)]
+    data = read_jsonl(out / "labelled.jsonl")  # read as `train --add` and `service eval` read it
+    assert len(data.items) == 2 * len(chosen) and not data.missing_images and not data.invalid_rows
+    assert [item.text for item in data.items[::2]] == [row["text"] for row in chosen]
+    assert [item.joint_grade for item in data.items[1::2]] == [row["joint_grade"] for row in chosen]
+    first, second = (np.asarray(Image.open(str(item.image))) for item in data.items[:2])
+    assert first.shape == (64, 64, 3) and not np.array_equal(first, second)  # two scenes of one pair
+    assert "pairs x 2 scenes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sets", ["x", "2-", ""])
+def test_cli_pairs_refuses_sets_it_cannot_read(
+    sets: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        corpus_cli(["pairs", str(FIXTURE), "--sets", sets, "--out", str(tmp_path / "o")])
+    assert "give sets as 1-6 or 1,3,5" in capsys.readouterr().err
+
+
+def test_cli_pairs_with_no_pair_in_the_sets_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert corpus_cli(["pairs", str(FIXTURE), "--sets", "99", "--out", str(tmp_path / "o")]) == 2
+    assert "no pair" in capsys.readouterr().err and not (tmp_path / "o").exists()

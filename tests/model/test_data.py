@@ -74,3 +74,21 @@ def test_length_batches_cover_every_sample_once_with_less_padding() -> None:
     assert padded_tokens(batches) < 0.7 * padded_tokens(shuffled)
     again = length_batches(lengths, 16, torch.Generator().manual_seed(3))
     assert [b.tolist() for b in again] != [b.tolist() for b in batches]  # each epoch draws anew
+
+
+def test_added_items_all_train_and_leave_the_corpus_splits_alone(tmp_path: Path) -> None:
+    from model.train import TrainConfig, added_samples, load_samples
+
+    _png(tmp_path / "a.png", (0, 120, 0))
+    rows = [
+        {"id": f"extra-{n}", "image": "a.png", "text": f"labelled text {n}", "joint_grade": "unsafe"}
+        for n in range(12)
+    ] + [{"id": "gone", "image": "missing.png", "joint_grade": "safe"}]
+    path = tmp_path / "added.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    cfg = TrainConfig(corpus_size=600, add=str(path))
+    added = added_samples(cfg)
+    assert [s.uid for s in added] == [f"extra-{n}" for n in range(12)]  # the row without its image is skipped
+    assert {s.split for s in added} == {"train"}  # whatever their id hashes to
+    assert load_samples(cfg) == load_samples(TrainConfig(corpus_size=600))
+    assert added_samples(TrainConfig(corpus_size=600)) == []
