@@ -125,9 +125,8 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if args.image_tower == "clip":
         side, model_cfg.image_mean, model_cfg.image_std = _clip_preprocessing(args.clip_path)
         model_cfg.image_size = args.image_size or side
-    for option in ("data", "add"):  # export and `thresholds` read them again, from wherever they are run
-        if getattr(args, option):
-            setattr(args, option, str(Path(getattr(args, option)).resolve()))
+    if args.data:  # export and `thresholds` read it again, from wherever they are run
+        args.data = str(Path(args.data).resolve())  # (not `add`: the checkpoint keeps its texts)
     names = {f.name for f in fields(TrainConfig)}
     train_cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     return model_cfg, train_cfg

@@ -255,3 +255,23 @@ def test_cli_pairs_with_no_pair_in_the_sets_is_an_error(
 ) -> None:
     assert corpus_cli(["pairs", str(FIXTURE), "--sets", "99", "--out", str(tmp_path / "o")]) == 2
     assert "no pair" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "line 2 is not JSON"),
+        ('{"glyphs": ["unicorn"], "text": "x", "joint_grade": "safe"}', "line 2: `glyphs` must list 1-3"),
+        ('{"text": "x", "joint_grade": "safe"}', "line 2: `glyphs` must list 1-3"),
+        ('{"glyphs": ["dog"], "text": " ", "joint_grade": "safe"}', "line 2: `text` must be"),
+        ('{"glyphs": ["dog"], "text": "x", "joint_grade": "ok"}', "line 2: `joint_grade` must be"),
+        ('{"glyphs": ["dog"], "text": "x", "joint_grade": "unsafe", "categories": ["bad"]}', "`categories`"),
+    ],
+)
+def test_cli_pairs_names_the_first_line_that_is_not_a_pair(
+    line: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixture = tmp_path / "pairs.jsonl"
+    fixture.write_text('{"glyphs": ["dog"], "text": "good boy", "joint_grade": "safe"}\n' + line + "\n")
+    assert corpus_cli(["pairs", str(fixture), "--sets", "1", "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "o").exists()
