@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -191,11 +192,8 @@ def handwritten_figures(
         )
 
     every = accuracy_by_set(pairs, scores, thresholds)
-    sets = [p.split.partition("-")[2] for p in pairs]
-    by_set = {
-        k: v | {"trained_on": sum(bool(s) for s, name in zip(seen, sets, strict=True) if name == k)}
-        for k, v in every["by_set"].items()
-    }
+    trained_per_set = Counter(p.split.partition("-")[2] for p, s in zip(pairs, seen, strict=True) if s)
+    by_set = {k: v | {"trained_on": trained_per_set[k]} for k, v in every["by_set"].items()}
     held_out = part(~seen) if not seen.all() else {"n": 0, "joint_accuracy": None}
     figures = {"n": held_out["n"], "joint_accuracy": held_out["joint_accuracy"]}
     if seen.any():
