@@ -118,6 +118,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 def handwritten_samples(path: Path) -> list[Sample]:
     """Read hand-written image+text pairs ({"glyphs", "text", "joint_grade", ...} per line)."""
+    from model.corpus.pairs import read_pairs
     from model.corpus.scenes import Scene
 
     return [
@@ -131,7 +132,7 @@ def handwritten_samples(path: Path) -> list[Sample]:
             joint_grade=row["joint_grade"],
             categories=tuple(row.get("categories", ())),
         )
-        for n, row in enumerate(_jsonl(path))
+        for n, row in enumerate(read_pairs(path))
     ]
 
 
@@ -161,7 +162,7 @@ def accuracy_by_set(
 ) -> dict[str, Any]:
     """Joint accuracy in all and per set; a set is what follows the `<fixture>-` prefix of the split."""
     by_set: dict[str, dict[str, float | int]] = {}
-    for split in sorted({s.split for s in samples}):
+    for split in dict.fromkeys(s.split for s in samples):  # in the order the fixture lists them
         rows = [i for i, s in enumerate(samples) if s.split == split]
         subset = {k: v[rows] for k, v in scores.items()}
         by_set[split.partition("-")[2]] = {

@@ -146,6 +146,24 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def fixture_scores(
+    graph: ort.InferenceSession, fixture: Sequence[Sample], image_size: int, text_encoder: TextEncoder
+) -> dict[str, np.ndarray]:
+    """Score a hand-written fixture, each set (split) in batches of its own; absent images render black.
+
+    int8 activation scales are set per batch, so a pair's score moves a little with its batchmates:
+    scored apart, a set's figure does not change when another set is added to the fixture.
+    """
+    pixels = render_images(fixture, image_size, workers=1).numpy()
+    scores: dict[str, np.ndarray] = {}
+    for split in dict.fromkeys(s.split for s in fixture):  # in order of first appearance
+        rows = np.array([i for i, s in enumerate(fixture) if s.split == split])
+        part = onnx_predict(graph, [fixture[i] for i in rows], pixels[rows], text_encoder)
+        for key, value in part.items():
+            scores.setdefault(key, np.zeros((len(fixture), *value.shape[1:]), np.float32))[rows] = value
+    return scores
+
+
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
 HANDWRITTEN = FIXTURES / "handwritten_pairs.jsonl"
 IDENTITY_PROBES = FIXTURES / "identity_probes.jsonl"
@@ -214,24 +232,20 @@ def export(
             np.mean(scores["joint"].argmax(1) == reference["joint"].argmax(1))
         )
 
-    def fixture_scores(fixture: Sequence[Sample]) -> dict[str, np.ndarray]:
-        """Score a hand-written fixture with the CPU variant (absent images render black)."""
-        fixture_pixels = render_images(fixture, cfg.image_size, workers=1).numpy()
-        return onnx_predict(graphs[cpu_variant], fixture, fixture_pixels, tokenizer)
-
+    graph = graphs[cpu_variant]
     if handwritten is not None and handwritten.exists():
         # pairs written by hand outside the templates: the closest thing here to unseen real data
         # (a pair the model trained on, through `train --add`, is reported apart from the rest)
         pairs = handwritten_samples(handwritten)
         trained_texts = {s.text for s in splits["train"] if s.text} | set(ckpt.get("added_texts", ()))
         metrics["handwritten"] = {"variant": cpu_variant} | handwritten_figures(
-            pairs, fixture_scores(pairs), ckpt["thresholds"], trained_texts
+            pairs, fixture_scores(graph, pairs, cfg.image_size, tokenizer), ckpt["thresholds"], trained_texts
         )
     if identity_probes is not None and identity_probes.exists():
         # harmless texts (text-only) that name a group of people: how often the name alone is flagged
         probes = identity_samples(identity_probes)
         metrics["identity_probes"] = {"variant": cpu_variant} | identity_figures(
-            probes, fixture_scores(probes), ckpt["thresholds"]
+            probes, fixture_scores(graph, probes, cfg.image_size, tokenizer), ckpt["thresholds"]
         )
 
     manifest = {

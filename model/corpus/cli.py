@@ -12,8 +12,9 @@ from typing import Any
 
 from model.corpus.build import SPLITS, build_corpus, corpus_stats
 from model.corpus.glyphs import glyph_names
+from model.corpus.pairs import PairsError, read_pairs
 from model.corpus.scenes import Scene, image_grade, render_scene
-from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
+from service.taxonomy import CATEGORIES, VALID_PATTERNS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -154,34 +155,6 @@ def _sets(text: str) -> frozenset[int]:
     return frozenset(chosen)
 
 
-def _read_pairs(path: Path) -> tuple[list[dict[str, Any]], str | None]:
-    """Read hand-written pairs; return them, or the first line that is not a pair and why."""
-    rows: list[dict[str, Any]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        return rows, "not UTF-8 text"
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            return rows, f"line {number} is not JSON"
-        glyphs = row.get("glyphs") if isinstance(row, dict) else None
-        if not isinstance(glyphs, list) or not 1 <= len(glyphs) <= 3 or not set(glyphs) <= set(glyph_names()):
-            return rows, f"line {number}: `glyphs` must list 1-3 glyphs of the vocabulary"
-        if not isinstance(row.get("text"), str) or not row["text"].strip():
-            return rows, f"line {number}: `text` must be a non-empty string"
-        if row.get("joint_grade") not in GRADES:
-            return rows, f"line {number}: `joint_grade` must be one of {', '.join(GRADES)}"
-        categories = row.get("categories", [])
-        if not isinstance(categories, list) or not set(categories) <= set(CATEGORIES):
-            return rows, f"line {number}: `categories` must list category slugs (service/taxonomy.py)"
-        rows.append(row)
-    return rows, None
-
-
 def run_pairs(args: argparse.Namespace) -> int:
     """Write the chosen sets of a hand-written fixture as labelled JSONL, each pair drawn `--renders` times.
 
@@ -191,9 +164,10 @@ def run_pairs(args: argparse.Namespace) -> int:
     if not args.fixture.is_file():
         print(f"error: no such file {args.fixture}", file=sys.stderr)
         return 2
-    rows, problem = _read_pairs(args.fixture)
-    if problem:
-        print(f"error: {args.fixture}: {problem}; nothing written", file=sys.stderr)
+    try:
+        rows = read_pairs(args.fixture)
+    except PairsError as e:
+        print(f"error: {args.fixture}: {e}; nothing written", file=sys.stderr)
         return 2
     chosen = [(n, row) for n, row in enumerate(rows) if row.get("set", 1) in args.sets]
     if not chosen:

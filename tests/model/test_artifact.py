@@ -66,8 +66,8 @@ def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, A
     assert all(p["n"] > 0 for p in m["patterns"].values())
     assert _below(m, BAR) == {}
     assert _below(m, FLOOR) == {}  # a regression, even if still above the bar
-    hand = manifest["metrics"]["handwritten"]  # the pairs it did not train on: sets 7 and 8
-    assert hand["n"] >= 90
+    hand = manifest["metrics"]["handwritten"]  # the pairs it did not train on: sets 7 to 10
+    assert hand["n"] >= 190
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"] + hand["trained_on"]["n"]
     assert hand["joint_accuracy"] >= 0.64
     identity = manifest["metrics"]["identity_probes"]
@@ -86,8 +86,29 @@ def test_the_card_names_the_held_out_figure_and_the_sets_trained_on(manifest: di
         assert f"| hand-written set {name} ({part['n']} pairs{said}) |" in card
 
 
+def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest: dict[str, Any]) -> None:
+    """Score every hand-written pair with the shipped int8 graph: each set's figure is the manifest's.
+
+    A set added to the fixture after the export, or a pair edited, fails here until the bundle is
+    exported again, so the card and the manifest never report pairs that are not the ones in the repo.
+    """
+    from model.evaluate import accuracy_by_set, handwritten_samples
+    from model.export import HANDWRITTEN, fixture_scores, session
+    from service.inputs import TextEncoder
+
+    pairs = handwritten_samples(HANDWRITTEN)
+    graph = session(ARTIFACT / manifest["variants"]["int8"]["file"])
+    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
+    scores = fixture_scores(graph, pairs, manifest["inputs"]["pixels"]["shape"][1], text_encoder)
+    measured = accuracy_by_set(pairs, scores, manifest["thresholds"])["by_set"]
+    shipped = manifest["metrics"]["handwritten"]["by_set"]
+    assert {k: (v["n"], round(v["joint_accuracy"], 4)) for k, v in measured.items()} == {
+        k: (v["n"], round(v["joint_accuracy"], 4)) for k, v in shipped.items()
+    }
+
+
 @pytest.mark.xfail(
-    strict=True, reason="hand-written pairs not trained on: 0.65 of 99, the bar is 0.85 (model/README.md)"
+    strict=True, reason="hand-written pairs not trained on: 0.65 of 199, the bar is 0.85 (model/README.md)"
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85

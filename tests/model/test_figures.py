@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from model.data import Sample
 from model.evaluate import handwritten_figures
@@ -48,3 +52,37 @@ def test_pairs_trained_on_are_counted_apart_from_the_held_out_figure() -> None:
     }
     plain = handwritten_figures(samples, scores, THRESHOLDS, trained_texts=set())
     assert (plain["n"], plain["joint_accuracy"]) == (6, 5 / 6) and "trained_on" not in plain
+
+
+def test_a_line_that_is_not_a_pair_stops_the_reader_at_that_line(tmp_path: Path) -> None:
+    from model.corpus.pairs import PairsError
+    from model.evaluate import handwritten_samples
+
+    good = {"glyphs": ["dog"], "text": "is he a good boy?", "joint_grade": "safe", "categories": []}
+    fixture = tmp_path / "pairs.jsonl"
+    fixture.write_text(json.dumps(good) + "\n\n" + json.dumps(good | {"glyphs": ["unicorn"]}) + "\n")
+    with pytest.raises(PairsError, match="line 3: `glyphs` must list 1-3 glyphs of the vocabulary"):
+        handwritten_samples(fixture)
+    fixture.write_text(json.dumps(good) + "\n")
+    assert [s.text for s in handwritten_samples(fixture)] == ["is he a good boy?"]
+
+
+ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
+
+
+@pytest.mark.skipif(not (ARTIFACT / "model.int8.onnx").exists(), reason="no shipped model")
+def test_a_sets_scores_do_not_move_when_another_set_is_added() -> None:
+    """int8 activation scales are set per batch: each set is scored in batches of its own."""
+    from model.evaluate import handwritten_samples
+    from model.export import HANDWRITTEN, fixture_scores, session
+    from service.inputs import TextEncoder
+
+    graph = session(ARTIFACT / "model.int8.onnx")
+    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", 128)
+    pairs = handwritten_samples(HANDWRITTEN)[:120]  # set 1 (50 pairs), then sets 2 and 3
+    alone = fixture_scores(graph, [p for p in pairs if p.split == "handwritten-1"], 64, text_encoder)
+    together = fixture_scores(graph, pairs, 64, text_encoder)
+    rows = [i for i, p in enumerate(pairs) if p.split == "handwritten-1"]
+    assert len(rows) == 50 and all(p.split != "handwritten-1" for p in pairs[50:])
+    for key, value in alone.items():
+        np.testing.assert_array_equal(together[key][rows], value)
