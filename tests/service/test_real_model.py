@@ -52,3 +52,25 @@ def test_unsafe_picture_alone_is_unsafe(client: httpx.Client) -> None:
 def test_model_identity_is_the_shipped_bundle(client: httpx.Client) -> None:
     body = client.get("/v1/models").json()
     assert "glyph-minilm" in str(body)
+
+
+def test_one_item_per_run_makes_scores_independent_of_other_requests() -> None:
+    """int8 scales are set per run, so batchmates move an item's scores; max_batch_size=1 removes that.
+
+    The item is scored alone, then inside a batch request of varied items: with one item per run the
+    answers are the same to the last digit (the operations doc's advice for load-independent verdicts).
+    """
+    texts = ["how much could I get for this one?", "is it safe to let my cat sleep by the fire?", "hello"]
+    glyphs = ["fire", "dog", "skull", "pill"]
+    others = [  # texts of 1 to 12 repeats (runs padded to different lengths) over varied pictures
+        {"text": " ".join([texts[n % 3]] * (n + 1)), "image": scene_b64(glyphs[n % 4], seed=n)}
+        for n in range(12)
+    ]
+    item = {"text": "which fruits are in season in July?", "image": scene_b64("child", "gift")}
+    app = create_app(Settings(model_dir=Path(REAL_BUNDLE), max_batch_size=1))
+    with serve(app) as base_url, httpx.Client(base_url=base_url) as c:
+        alone = c.post("/v1/classify", json=item).json()
+        batch = c.post("/v1/classify/batch", json={"items": [*others[:6], item, *others[6:]]}).json()
+    among = batch["results"][6]
+    assert among["modalities"] == alone["modalities"]
+    assert among["categories"] == alone["categories"]
