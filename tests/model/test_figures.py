@@ -11,6 +11,7 @@ import pytest
 from model.data import Sample
 from model.evaluate import handwritten_figures
 
+ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
 GRADE = {"safe": 0, "borderline": 1, "unsafe": 2}
 THRESHOLDS = {
     "image": {"borderline": 0.5, "unsafe": 0.5},
@@ -65,9 +66,6 @@ def test_a_line_that_is_not_a_pair_stops_the_reader_at_that_line(tmp_path: Path)
         handwritten_samples(fixture)
     fixture.write_text(json.dumps(good) + "\n")
     assert [s.text for s in handwritten_samples(fixture)] == ["is he a good boy?"]
-
-
-ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
 
 
 @pytest.mark.skipif(not (ARTIFACT / "model.int8.onnx").exists(), reason="no shipped model")
