@@ -55,7 +55,9 @@ class BatchStats(Protocol):
 
     def batch_failed(self, size: int) -> None: ...
 
-    def item_expired(self) -> None: ...
+    def item_started(self, queue_s: float) -> None: ...
+
+    def item_expired(self, queue_s: float) -> None: ...
 
 
 class _NoStats:
@@ -65,7 +67,10 @@ class _NoStats:
     def batch_failed(self, size: int) -> None:
         pass
 
-    def item_expired(self) -> None:
+    def item_started(self, queue_s: float) -> None:
+        pass
+
+    def item_expired(self, queue_s: float) -> None:
         pass
 
 
@@ -147,6 +152,7 @@ class Batcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight = 0
+        self._gathering = 0  # workers holding items off the queue while they wait for a fuller batch
         self._closed = False
 
     @property
@@ -191,7 +197,7 @@ class Batcher:
             raise
         if not done and not pending.started:
             pending.future.cancel()  # the worker skips cancelled items: it never runs
-            self._stats.item_expired()
+            self._stats.item_expired(time.monotonic() - pending.enqueued)
             raise DeadlineExceeded("the request's deadline passed while it was queued")
         return await pending.future
 
@@ -204,7 +210,7 @@ class Batcher:
         """Refuse new items, let queued and running batches finish (up to grace_s), then stop."""
         self._closed = True
         end = time.monotonic() + grace_s
-        while (self._queue.qsize() or self._in_flight) and time.monotonic() < end:
+        while (self._queue.qsize() or self._gathering or self._in_flight) and time.monotonic() < end:
             await asyncio.sleep(0.005)
         for task in self._tasks:
             task.cancel()
@@ -220,21 +226,29 @@ class Batcher:
         while True:
             batch = [await self._queue.get()]
             try:
-                self._take_ready(batch)
-                if self._max_wait_s > 0:
-                    until = time.monotonic() + self._max_wait_s
-                    while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
-                        try:
-                            batch.append(await asyncio.wait_for(self._queue.get(), left))
-                        except TimeoutError:
-                            break
-                        self._take_ready(batch)
+                self._gathering += 1
+                try:
+                    await self._gather(batch)
+                finally:
+                    self._gathering -= 1
                 await self._run(batch)
             except asyncio.CancelledError:  # stop() while this batch was being gathered: answer it
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(ShuttingDown("the service stopped before this request ran"))
                 raise
+
+    async def _gather(self, batch: list[Pending]) -> None:
+        """Add what is queued, then (with a batching wait) what arrives until the wait ends or it is full."""
+        self._take_ready(batch)
+        if self._max_wait_s > 0:
+            until = time.monotonic() + self._max_wait_s
+            while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), left))
+                except TimeoutError:
+                    break
+                self._take_ready(batch)
 
     def _take_ready(self, batch: list[Pending]) -> None:
         while len(batch) < self._max_batch_size and not self._queue.empty():
@@ -248,10 +262,11 @@ class Batcher:
             if p.future.done():  # its caller gave up (deadline)
                 continue
             if now > p.deadline:
-                self._stats.item_expired()
+                self._stats.item_expired(now - p.enqueued)
                 p.future.set_exception(DeadlineExceeded("the request's deadline passed while it was queued"))
                 continue
             p.started = True
+            self._stats.item_started(now - p.enqueued)
             live.append(p)
         if not live:
             return

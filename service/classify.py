@@ -58,9 +58,9 @@ async def classify_many(
     async def prepare(raw: RawItem) -> tuple[Policy, PreparedItem]:
         return state.policies.get(raw.policy), await _prepare(state, raw)
 
-    jobs = [prepare(raw) for raw in raws if isinstance(raw, RawItem)]
-    with _admitted(state, len(jobs)):
-        outcomes = iter(await asyncio.gather(*jobs, return_exceptions=True))
+    readable = [raw for raw in raws if isinstance(raw, RawItem)]
+    with _admitted(state, len(readable)):  # a 429 here leaves no coroutine never awaited
+        outcomes = iter(await asyncio.gather(*map(prepare, readable), return_exceptions=True))
     for index, raw in enumerate(raws):
         if isinstance(raw, ItemFailure):
             results[index] = _item_error(raw.id, raw.error)
@@ -221,7 +221,6 @@ def _record(
 ) -> None:
     metrics = state.metrics
     policy = response.policy.name
-    metrics.queue_seconds.observe(scored.queue_s)
     metrics.item_seconds.observe(total_s)
     metrics.verdicts.labels(policy, response.verdict, response.action).inc()
     for slug in decision.flagged_categories:

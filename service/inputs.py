@@ -49,13 +49,16 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
         raise InvalidImage("the image is empty")
     try:
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
-            if img.format not in ALLOWED_FORMATS:
+            if img.format not in (
+                *ALLOWED_FORMATS,
+                "MPO",
+            ):  # MPO: a camera's JPEG with more pictures after it
                 raise UnsupportedImageFormat(f"image format {img.format} is not supported")
             if img.width * img.height > max_pixels:
                 raise ImageTooLarge(
                     f"image is {img.width}x{img.height} pixels; the limit is {max_pixels} pixels"
                 )
-            if img.format == "JPEG":
+            if img.format in ("JPEG", "MPO"):
                 img.draft("RGB", (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
             upright = _upright(img).convert("RGB")
             resized = upright.resize((size, size), Image.Resampling.BICUBIC)

@@ -25,7 +25,7 @@ class Metrics:
         )
         self.queue_seconds = Histogram(
             "safety_queue_seconds",
-            "Time an item waited in the batch queue",
+            "Time an item waited in the batch queue, until its batch started or its deadline passed",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -115,5 +115,9 @@ class Metrics:
         self.batch_size.observe(size)
         self.batch_failures.inc()
 
-    def item_expired(self) -> None:
+    def item_started(self, queue_s: float) -> None:
+        self.queue_seconds.observe(queue_s)
+
+    def item_expired(self, queue_s: float) -> None:  # the longest waits: the queue's figure must hold them
         self.deadline_expired.inc()
+        self.queue_seconds.observe(queue_s)

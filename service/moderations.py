@@ -126,7 +126,10 @@ def _multimodal(parts: list[TextPart | ImagePart]) -> tuple[str | None, bytes | 
 
 def image_from_url(url: str, param: str) -> bytes:
     """Decode a `data:image/...;base64,` URL; refuse remote URLs (the service never fetches)."""
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # "http://[::1": an unclosed IPv6 host
+        raise InvalidDataUrl("the image URL must be data:image/<type>;base64,<bytes>", param=param) from None
     if scheme in ("http", "https"):
         raise RemoteImageUrlRefused(
             "remote image URLs are not fetched; send the image inline as data:image/<type>;base64,<bytes>",

@@ -33,8 +33,8 @@ _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 # allowed body (16 MiB) takes tens of milliseconds, which would stall every request on the event loop,
 # while a typical one (tens of KB) parses faster than a thread hop.
 OFF_LOOP_BYTES = 256 * 1024
-# Only a \uD800-\uDFFF escape can put a surrogate into a parsed string (raw UTF-8 cannot hold one).
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# Only a \uD800-\uDFFF escape can put a surrogate into a parsed string (UTF-8 text cannot hold one).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 T = TypeVar("T")
 
 
@@ -75,9 +75,11 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def read_json(request: Request, parse: Callable[[Any], T]) -> T:
-    """Read a non-empty `application/json` body and return `parse` of its document.
+async def read_json(request: Request, parse: Callable[[Any], T], whole: bool = True) -> T:
+    """Read a non-empty `application/json` body (UTF-8, RFC 8259) and return `parse` of its document.
 
+    A string holding a lone surrogate (not text, and the tokenizer's crash) refuses the body, unless
+    `whole` is false: then `parse` checks the parts it can refuse one by one (`check_text`).
     Parsing, validation and base64 decoding of a large body run in a worker thread, off the event loop.
     """
     media_type = _media_type(request)
@@ -89,32 +91,38 @@ async def read_json(request: Request, parse: Callable[[Any], T]) -> T:
 
     def run() -> T:
         try:
-            document = json.loads(body)
-            if _SURROGATE_ESCAPE.search(body):  # pairs (an escaped emoji) are fine; a lone one is not text
-                _check_unicode(document)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
+            text = body.decode("utf-8-sig")  # json.loads would also take UTF-16 and UTF-32 bytes
+        except UnicodeDecodeError:
+            raise InvalidJSON("the body is not UTF-8 text") from None
+        try:
+            document = json.loads(text)
         except RecursionError:  # no request of this API nests more than a few levels
             raise InvalidJSON("the body is not usable JSON: it nests too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4,300 digits
+            raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
+        if whole and _SURROGATE_ESCAPE.search(text):  # pairs (an escaped emoji) are fine, a lone one is not
+            check_text(document)
         return parse(document)
 
     return run() if len(body) < OFF_LOOP_BYTES else await asyncio.to_thread(run)
 
 
-def _check_unicode(value: Any) -> None:
+def check_text(value: Any) -> None:
     """Raise InvalidJSON if any string in a parsed document holds a lone surrogate."""
     if isinstance(value, str):
+        if value.isascii():  # base64 images, most texts: nothing to check
+            return
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidJSON("the body is not valid JSON text: a string holds a lone surrogate") from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_unicode(key)
-            _check_unicode(item)
+            check_text(key)
+            check_text(item)
     elif isinstance(value, list):
         for item in value:
-            _check_unicode(item)
+            check_text(item)
 
 
 async def read_classify(request: Request, max_body_bytes: int) -> RawItem:
@@ -144,11 +152,13 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
 
 async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFailure]:
     """Read `POST /v1/classify/batch`; an unusable item becomes its own error, not a failed request."""
-    return await read_json(request, lambda document: batch_items(document, max_items))
+    return await read_json(request, lambda document: batch_items(document, max_items), whole=False)
 
 
 def batch_items(document: Any, max_items: int) -> list[RawItem | ItemFailure]:
     """Validate a batch document item by item."""
+    if isinstance(document, dict):
+        check_text({k: v for k, v in document.items() if k != "items"})
     batch = BatchRequest.model_validate(document)
     if not batch.items:
         raise MissingInput("`items` is empty")
@@ -157,11 +167,20 @@ def batch_items(document: Any, max_items: int) -> list[RawItem | ItemFailure]:
     items: list[RawItem | ItemFailure] = []
     for raw in batch.items:
         try:
+            check_text(raw)
             items.append(item_from_request(ClassifyRequest.model_validate(raw), batch.policy))
         except (ServiceError, ValidationError) as exc:
             item_id = raw.get("id") if isinstance(raw, dict) else None
-            items.append(ItemFailure(item_id if isinstance(item_id, str) else None, exc))
+            items.append(ItemFailure(item_id if _is_text(item_id) else None, exc))
     return items
+
+
+def _is_text(value: Any) -> bool:
+    try:
+        check_text(value)
+    except InvalidJSON:
+        return False
+    return isinstance(value, str)
 
 
 async def read_dry_run(request: Request) -> DryRunRequest:

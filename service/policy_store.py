@@ -35,6 +35,8 @@ class _StrictLoader(yaml.SafeLoader):
 def _unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: its keys may be overridden here
+            continue
         key = loader.construct_object(key_node)
         if not isinstance(key, str):
             continue  # other keys: the safe loader's own checks

@@ -212,6 +212,24 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str]] = [
         400,
         "invalid_json",
     ),
+    (
+        "an integer of 5,000 digits",  # json.loads raises a plain ValueError past 4,300: it was a 500
+        {
+            "content": b'{"text": "hi", "id": ' + b"9" * 5000 + b"}",
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+        "invalid_json",
+    ),
+    (
+        "UTF-16 body",  # json.loads reads it, and a lone surrogate in it reached the tokenizer: a 500
+        {
+            "content": '{"text": "hi \\ud800"}'.encode("utf-16"),
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+        "invalid_json",
+    ),
     ("wrong type", {"json": {"text": 5}}, 422, "invalid_request"),
     ("unknown field", {"json": {"txt": "hi"}}, 422, "invalid_request"),
     (

@@ -128,6 +128,41 @@ async def test_a_request_whose_deadline_passes_in_the_queue_never_runs() -> None
     await batcher.stop()
 
 
+class QueueTimes:
+    """BatchStats that keeps each item's wait in the queue, as the metrics' histogram observes it."""
+
+    def __init__(self) -> None:
+        self.started: list[float] = []
+        self.expired: list[float] = []
+
+    def batch_done(self, size: int, inference_s: float) -> None:
+        pass
+
+    def batch_failed(self, size: int) -> None:
+        pass
+
+    def item_started(self, queue_s: float) -> None:
+        self.started.append(queue_s)
+
+    def item_expired(self, queue_s: float) -> None:
+        self.expired.append(queue_s)
+
+
+async def test_queue_times_count_the_items_that_expired_waiting() -> None:
+    """Under overload the longest waits end in a 504: a queue figure without them would look healthy."""
+    engine = FakeEngine()
+    times = QueueTimes()
+    batcher, running = await held(engine, timeout_s=5, stats=times)
+    with pytest.raises(DeadlineExceeded):
+        await batcher.score(text_item(3), 0.05)
+    engine.gate.set()
+    await running
+    await batcher.score(text_item(3), 5)
+    assert len(times.started) == 2 and len(times.expired) == 1
+    assert times.expired[0] >= 0.05 > max(times.started)
+    await batcher.stop()
+
+
 async def test_an_item_whose_caller_is_cancelled_never_runs() -> None:
     engine = FakeEngine()
     batcher, running = await held(engine, max_batch_size=8)
@@ -198,6 +233,18 @@ async def test_stop_answers_a_batch_still_being_gathered() -> None:
     await batcher.stop(grace_s=0)
     with pytest.raises(ShuttingDown):
         await asyncio.wait_for(gathered, 2)  # it used to wait forever
+
+
+async def test_stop_lets_a_batch_being_gathered_run_within_its_grace() -> None:
+    engine = FakeEngine()
+    batcher = make_batcher(engine, max_batch_size=8, max_wait_s=0.1)
+    await batcher.start()
+    gathered = asyncio.ensure_future(batcher.score(text_item(3), 30))
+    await asyncio.sleep(0.02)
+    assert batcher.depth == 0 and batcher.in_flight == 0  # off the queue, not yet running
+    await batcher.stop(grace_s=5)
+    assert (await gathered).batch_size == 1  # it used to be answered ShuttingDown at once
+    assert engine.batch_sizes == [1]
 
 
 def test_inference_runs_off_the_event_loop_thread() -> None:

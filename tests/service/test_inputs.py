@@ -31,6 +31,13 @@ def test_gif_uses_the_first_frame() -> None:
     assert decode_image(data, SIZE, 10_000_000).mean() > 250
 
 
+def test_a_camera_jpeg_with_more_pictures_mpo_decodes_its_first() -> None:
+    frames = [Image.new("RGB", (640, 480), (v, v, v)) for v in (230, 10)]
+    data = encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
+    assert data[:3] == b"\xff\xd8\xff"  # a JPEG to anyone who reads it as one (phones write these)
+    assert decode_image(data, SIZE, 10_000_000).mean() > 220
+
+
 def test_alpha_and_greyscale_become_rgb() -> None:
     for image in (Image.new("RGBA", (10, 10), (10, 20, 30, 0)), Image.new("L", (10, 10), 77)):
         assert decode_image(encode(image, "PNG"), SIZE, 10_000_000).shape == (SIZE, SIZE, 3)

@@ -156,6 +156,7 @@ def test_items_from_parts_are_one_multimodal_item() -> None:
         ({"input": [image_part("file:///etc/passwd")]}, InvalidDataUrl),
         ({"input": [image_part("data:text/plain;base64,aGk=")]}, InvalidDataUrl),
         ({"input": [image_part("data:image/png,raw")]}, InvalidDataUrl),
+        ({"input": [image_part("http://[::1")]}, InvalidDataUrl),  # urlsplit raised ValueError: a 500
         ({"input": [image_part("data:image/png;base64,!!not base64!!")]}, InvalidBase64),
     ],
 )

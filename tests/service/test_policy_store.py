@@ -69,5 +69,17 @@ def test_a_key_given_twice_is_an_invalid_policy_naming_its_line(tmp_path: Path) 
     assert error["field"] == "line 3" and "'joint' is given twice" in error["message"]
 
 
+def test_yaml_merge_keys_load_and_may_be_overridden(tmp_path: Path) -> None:
+    # `<<: *name` reuses a block; the duplicate-key check once refused it ("no constructor ... merge")
+    (tmp_path / "merged.yaml").write_text(
+        "image: &unimodal {borderline: 0.4, unsafe: 0.6}\n"
+        "text:\n  <<: *unimodal\n  unsafe: 0.7\n"
+        "joint: {borderline: 0.3, unsafe: 0.2}\n"
+    )
+    policy = load_policies(THRESHOLDS, tmp_path).get("merged")
+    assert (policy.text.borderline, policy.text.unsafe) == (0.4, 0.7)
+    assert (policy.image.borderline, policy.image.unsafe) == (0.4, 0.6)
+
+
 def test_the_repo_policies_are_the_default_folder() -> None:
     assert default_policies_dir() == REPO_POLICIES_DIR and (REPO_POLICIES_DIR / "default.yaml").is_file()
