@@ -28,6 +28,13 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
+    return value
+
+
 def _variants(text: str) -> list[str]:
     """Parse `int8,fp16`: known names only, and one the CPU can serve (fp32 or int8)."""
     chosen = [v.strip() for v in text.split(",") if v.strip()]
@@ -84,6 +91,12 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--corpus-size", type=int, default=defaults.corpus_size)
+    p.add_argument(
+        "--train-share",
+        type=_share,
+        default=defaults.train_share,
+        help="share of the corpus's (or --data's) training split kept, a seeded draw (--add items all kept)",
+    )
     p.add_argument("--image-tower", choices=["cnn", "clip"], default="cnn")
     p.add_argument("--clip-path", help="local CLIP/SigLIP vision checkpoint folder (with --image-tower clip)")
     p.add_argument("--text-path", help="local sentence-encoder folder (default: all-MiniLM-L6-v2 package)")

@@ -46,6 +46,9 @@ class TrainConfig:
     data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
     add: str | None = None  # labelled items (same formats) added to the training split only
     corpus_size: int = 24000  # examples in the default corpus (all splits)
+    # share of the corpus's (or data's) training split kept, a seeded draw; validation, test and the
+    # items of `add` stay whole, so less of the corpus lets the added items weigh more
+    train_share: float = 1.0
     seed: int = 0
     epochs: int = 18
     batch_size: int = 128
@@ -83,6 +86,13 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     splits: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for s in samples:
         splits[s.split].append(s)
+    if cfg.train_share < 1:
+        kept = sorted(
+            random.Random(cfg.seed).sample(
+                range(len(splits["train"])), round(cfg.train_share * len(splits["train"]))
+            )
+        )
+        splits["train"] = [splits["train"][i] for i in kept]
     empty = [name for name, items in splits.items() if not items]
     if empty:
         raise DataError(

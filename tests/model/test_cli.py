@@ -24,6 +24,8 @@ from model.evaluate import choose_thresholds
         (["train", "--d-model", "30"], "multiple of the 4 attention heads"),
         (["train", "--data", "no/such/labels.jsonl"], "no such file"),
         (["train", "--add", "no/such/labels.jsonl"], "--add no/such/labels.jsonl: no such file"),
+        (["train", "--train-share", "0"], "--train-share: 0 is not a share in (0, 1]"),
+        (["train", "--train-share", "1.5"], "--train-share: 1.5 is not a share in (0, 1]"),
     ],
 )
 def test_arguments_that_cannot_work_are_refused_up_front(

@@ -92,3 +92,15 @@ def test_added_items_all_train_and_leave_the_corpus_splits_alone(tmp_path: Path)
     assert {s.split for s in added} == {"train"}  # whatever their id hashes to
     assert load_samples(cfg) == load_samples(TrainConfig(corpus_size=600))
     assert added_samples(TrainConfig(corpus_size=600)) == []
+
+
+def test_a_train_share_keeps_a_seeded_part_of_the_training_split_and_the_rest_whole() -> None:
+    from model.train import TrainConfig, load_samples
+
+    whole = load_samples(TrainConfig(corpus_size=600))
+    part = load_samples(TrainConfig(corpus_size=600, train_share=0.75))
+    assert len(part["train"]) == round(0.75 * len(whole["train"]))
+    assert {s.uid for s in part["train"]} < {s.uid for s in whole["train"]}
+    assert part["val"] == whole["val"] and part["test"] == whole["test"]  # figures stay comparable
+    assert part == load_samples(TrainConfig(corpus_size=600, train_share=0.75))  # the same draw every time
+    assert part["train"] != whole["train"][: len(part["train"])]  # a draw over the split, not its head
