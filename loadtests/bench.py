@@ -117,10 +117,13 @@ def measure_raw(model: InProcess, calls: Sequence[workload.ClassifyCall], profil
             for i in range(0, len(items), size)
         ]
         model.engine.warmup([size])
+        cpu_s, wall_s = time.process_time(), time.perf_counter()
         batches_per_s = _throughput(model.engine.run, batches, profile.raw_s, model.workers)
+        cores = (time.process_time() - cpu_s) / (time.perf_counter() - wall_s)  # every thread of this process
         by_size[str(size)] = {
             "ms_per_batch": model.workers / batches_per_s * 1000,  # wall time of one batch
             "items_per_s": size * batches_per_s,
+            "cpu_ms_per_item": cores / (size * batches_per_s) * 1000,
         }
     best = max(by_size, key=lambda s: by_size[s]["items_per_s"])
     return {
@@ -274,7 +277,12 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
 
     with servers.running("naive", model_dir) as naive:
         bodies = [loadgen.build_request("127.0.0.1", naive.port, CLASSIFY, c.body()) for c in calls]
+        naive_cpu = psutil.Process(naive.pid)
+        cpu_before = sum(naive_cpu.cpu_times()[:2])
         naive_load = saturate(naive, bodies, profile)
+        naive_cpu_share = (sum(naive_cpu.cpu_times()[:2]) - cpu_before) / (
+            naive_load.elapsed_s + profile.warmup_s
+        )
         results["naive_peak_rss_mb"] = servers.peak_rss_bytes(naive.pid) / 2**20
 
     results |= {
@@ -289,6 +297,7 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
         "p50_ms_at_80pct": levels[80].percentile_ms(50),
         "p99_ms_at_80pct": levels[80].percentile_ms(99),
         "service_cpu_share": server_cpu_share,
+        "naive_cpu_share": naive_cpu_share,
         "loadgen": {
             "trivial_throughput": trivial_load.throughput,
             "headroom": trivial_load.throughput / rate if rate else float("nan"),
@@ -303,9 +312,28 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
             "naive_saturation": _load_figures(naive_load),
         },
     }
+    if info.provider != CUDA_PROVIDER:  # on a GPU the model's cost is not CPU time
+        results |= ceilings(naive_cpu_share / naive_load.throughput * 1000, results["raw_by_batch_size"])
     if sweep:
         results["sweep"] = measure_sweep(model, profile)
     return results
+
+
+def ceilings(naive_cpu_ms: float, raw_by_batch_size: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The most batching can give on a CPU that the service and the naive endpoint both saturate.
+
+    A naive request costs the model's run at batch 1 plus the rest (HTTP, JSON, decoding, tokenizing).
+    Batching can only make the model's part cheaper, at best its cost per item at its best batch size,
+    and the rest stays. So the batching gain is at most (rest + batch-1 cost) / (rest + best cost), and
+    the efficiency (against raw, which has no rest) at most best cost / (rest + best cost), in CPU time.
+    """
+    per_item = {int(size): row["cpu_ms_per_item"] for size, row in raw_by_batch_size.items()}
+    single, best = per_item[min(per_item)], min(per_item.values())
+    rest = max(naive_cpu_ms - single, 0.0)
+    return {
+        "batching_gain_ceiling": (rest + single) / (rest + best),
+        "efficiency_ceiling": best / (rest + best),
+    }
 
 
 def _hardware() -> dict[str, Any]:
@@ -340,8 +368,10 @@ def table(results: dict[str, Any]) -> str:
             results["service_throughput"],
         ),
         ("efficiency (service / raw)", results["efficiency"]),
+        ("efficiency_ceiling (CPU: perfect batches)", results.get("efficiency_ceiling", float("nan"))),
         ("naive_throughput (req/s)", results["naive_throughput"]),
         ("batching_gain (service / naive)", results["batching_gain"]),
+        ("batching_gain_ceiling (CPU: perfect batches)", results.get("batching_gain_ceiling", float("nan"))),
         ("p50_ms_at_50pct", results["p50_ms_at_50pct"]),
         ("p99_ms_at_50pct", results["p99_ms_at_50pct"]),
         ("p50_ms_at_80pct", results["p50_ms_at_80pct"]),
@@ -355,9 +385,9 @@ def table(results: dict[str, Any]) -> str:
     if results.get("gpu_memory_mb") is not None:
         rows.append(("gpu_memory_mb (service)", results["gpu_memory_mb"]))
     lines = [f"{name:<44} {value:>10.2f}" for name, value in rows]
-    lines += ["", f"{'batch':>6} {'ms/batch':>10} {'items/s':>10}"]
+    lines += ["", f"{'batch':>6} {'ms/batch':>10} {'items/s':>10} {'CPU ms/item':>12}"]
     lines += [
-        f"{size:>6} {row['ms_per_batch']:>10.2f} {row['items_per_s']:>10.1f}"
+        f"{size:>6} {row['ms_per_batch']:>10.2f} {row['items_per_s']:>10.1f} {row['cpu_ms_per_item']:>12.2f}"
         for size, row in results["raw_by_batch_size"].items()
     ]
     if sweep := results.get("sweep"):

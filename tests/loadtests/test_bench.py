@@ -28,6 +28,8 @@ KEYS = (
     "efficiency",
     "naive_throughput",
     "batching_gain",
+    "batching_gain_ceiling",
+    "efficiency_ceiling",
     "p50_ms_at_50pct",
     "p99_ms_at_50pct",
     "p99_ms_at_80pct",
@@ -65,6 +67,17 @@ def test_bench_writes_every_key(test_bundle: Path, tmp_path: Path, monkeypatch: 
     assert set(KEYS) <= results.keys()
     assert {"trivial_throughput", "headroom", "cpu_share_at_saturation"} <= results["loadgen"].keys()
     assert {"by_text_tokens", "by_image_size"} <= results["sweep"].keys()
+
+
+def test_the_ceilings_swap_the_models_batch_1_cost_for_its_best() -> None:
+    raw = {"1": {"cpu_ms_per_item": 6.0}, "8": {"cpu_ms_per_item": 4.0}, "32": {"cpu_ms_per_item": 3.0}}
+    # a naive request: 2 ms of HTTP, JSON and decoding plus the model's 6 ms at batch 1
+    assert bench.ceilings(8.0, raw) == pytest.approx(
+        {"batching_gain_ceiling": 8 / 5, "efficiency_ceiling": 3 / 5}
+    )
+    assert bench.ceilings(5.0, raw) == pytest.approx(
+        {"batching_gain_ceiling": 2.0, "efficiency_ceiling": 1.0}
+    )
 
 
 def test_gpu_memory_is_read_per_process_from_nvidia_smi() -> None:
