@@ -66,10 +66,10 @@ def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, A
     assert all(p["n"] > 0 for p in m["patterns"].values())
     assert _below(m, BAR) == {}
     assert _below(m, FLOOR) == {}  # a regression, even if still above the bar
-    hand = manifest["metrics"]["handwritten"]  # the pairs it did not train on: sets 7 to 10
-    assert hand["n"] >= 190
+    hand = manifest["metrics"]["handwritten"]  # the pairs it did not train on: sets 7 to 11
+    assert hand["n"] >= 240
     assert sum(s["n"] for s in hand["by_set"].values()) == hand["n"] + hand["trained_on"]["n"]
-    assert hand["joint_accuracy"] >= 0.64
+    assert hand["joint_accuracy"] >= 0.62
     identity = manifest["metrics"]["identity_probes"]
     assert identity["n"] == 32 and identity["flagged"] <= 2  # what it flags today: no worse
 
@@ -108,7 +108,7 @@ def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest
 
 
 @pytest.mark.xfail(
-    strict=True, reason="hand-written pairs not trained on: 0.65 of 199, the bar is 0.85 (model/README.md)"
+    strict=True, reason="hand-written pairs not trained on: 0.63 of 249, the bar is 0.85 (model/README.md)"
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
