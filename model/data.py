@@ -129,7 +129,10 @@ def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
     """
     if not path.is_file():
         raise DataError(f"no labelled file at {path}")
-    data = read_labelled(path)
+    try:
+        data = read_labelled(path)
+    except (ValueError, OSError) as e:  # LabelError names the file; others (a decode error, say) may not
+        raise DataError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
     readable = [item for item in data.items if item.image is None or _decodes(Path(str(item.image)))]
     samples = [
         Sample(

@@ -111,6 +111,8 @@ def added_samples(cfg: TrainConfig) -> list[Sample]:
     if cfg.add is None:
         return []
     added, skipped = file_samples(Path(cfg.add), cfg.seed)
+    if not added:  # better said now than after half an hour of training on the corpus alone
+        raise DataError(f"{cfg.add}: no usable labelled item ({skipped} rows skipped)")
     print(f"adding {len(added)} labelled items to the training split ({skipped} rows skipped)")
     return [replace(s, split="train") for s in added]
 

@@ -209,6 +209,11 @@ def cli_tune(
         return _fail(str(e))
     if not items:
         return _fail(f"no item could be scored ({len(errors)} errors, e.g. {errors[:1]})")
+    if not any(item.joint_grade == "unsafe" for item in items):  # every threshold would "meet" the target
+        return _fail(
+            "no scored item is labelled unsafe, so under-blocking cannot be measured and no threshold "
+            "can be tuned for it: add unsafe examples to the data"
+        )
     category_grid = CATEGORY_GRID if args.sweep_categories else None
     result = tune(items, scores, base, args.max_under_block, name=out.stem, category_grid=category_grid)
     report_policy = result.policy or base

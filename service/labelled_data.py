@@ -7,7 +7,7 @@ import binascii
 import csv
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,25 +88,25 @@ def parse_categories(value: Any) -> tuple[str, ...]:
     text = str(value).strip()
     if text.lower() in _NO_CATEGORY:
         return ()
-    codes = _CATEGORY_CODE.findall(text)
-    if codes:
-        found = []
-        for code in codes:
-            index = int(code) - 1
-            if not 0 <= index < len(CATEGORIES):
-                raise LabelError(f"unknown category code C{code} in {value!r}")
-            found.append(CATEGORIES[index])
-        return tuple(dict.fromkeys(found))
     lookup = _category_lookup()
-    slugs = []
-    for part in re.split(r"[;|,]", text):
-        key = _squash(part)
-        if not key:
+    found: list[str] = []
+    for part in re.split(r"[;|]", text):
+        if codes := _CATEGORY_CODE.findall(part):  # `C1: Slurs, Hate Speech, ...`: the code decides
+            for code in codes:
+                index = int(code) - 1
+                if not 0 <= index < len(CATEGORIES):
+                    raise LabelError(f"unknown category code C{code} in {value!r}")
+                found.append(CATEGORIES[index])
             continue
-        if key not in lookup:
-            raise LabelError(f"unknown category {part.strip()!r}; expected a VLSU name, code or slug")
-        slugs.append(lookup[key])
-    return tuple(dict.fromkeys(slugs))
+        # a whole VLSU name (its own commas included), else a comma list of names and slugs
+        for name in [part] if _squash(part) in lookup else part.split(","):
+            key = _squash(name)
+            if not key:
+                continue
+            if key not in lookup:
+                raise LabelError(f"unknown category {name.strip()!r}; expected a VLSU name, code or slug")
+            found.append(lookup[key])
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,10 @@ def _resolve_image(path_text: str, base_dir: Path) -> Path | None:
     path = Path(path_text).expanduser()
     if not path.is_absolute():
         path = base_dir / path
-    return path if path.is_file() else None
+    try:
+        return path if path.is_file() else None
+    except OSError:  # a name too long for the file system, say: no such file either
+        return None
 
 
 def read_vlsu_csv(path: Path) -> LabelledData:
@@ -180,40 +183,66 @@ def read_vlsu_csv(path: Path) -> LabelledData:
     data = LabelledData(source=str(path), items=[])
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in VLSU_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise LabelError(f"{path}: missing columns {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            item_id = (row["uuid"] or "").strip() or f"line-{line}"
-            web_path = (row["web_path"] or "").strip()
-            image = _resolve_image(web_path, path.parent) if web_path else None
-            if web_path and image is None:
-                data.missing_images.append(item_id)
-                continue
-            try:
-                joint = parse_grade(row["consensus_combined_grade"])
-                if joint is None:
-                    raise LabelError("empty consensus_combined_grade")
-                categories = parse_categories(
-                    [row["combined_category"], row["image_category"], row["text_category"]]
-                )
-                text = present_text(row["prompt"])
-                if image is None and text is None:
-                    raise LabelError("neither web_path nor prompt")
-                item = LabelledItem(
-                    id=item_id,
-                    image=image,
-                    text=text,
-                    image_grade=parse_grade(row["image_grade"]) if image is not None else None,
-                    text_grade=parse_grade(row["consensus_text_grade"]) if text is not None else None,
-                    joint_grade=joint,
-                    categories=categories,
-                )
-            except LabelError as e:
-                data.invalid_rows.append(f"line {line}: {e}")
-                continue
-            data.items.append(item)
+        try:
+            missing = [c for c in VLSU_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LabelError(f"{path}: missing columns {', '.join(missing)}")
+            for line, row in _csv_rows(reader):
+                _add_vlsu_row(data, line, row, path.parent)
+        except csv.Error as e:  # an unclosed quote runs on until the field-size limit
+            raise LabelError(
+                f"{path}: line {reader.line_num}: not readable CSV ({e}); an unclosed quote?"
+            ) from None
+        except UnicodeDecodeError as e:
+            raise LabelError(f"{path}: not UTF-8 text ({e.reason} near line {reader.line_num + 1})") from None
     return data
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield each row with the lines it took ("7", or "7-12" for a prompt over several lines)."""
+    while True:
+        first = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        yield (str(first) if reader.line_num == first else f"{first}-{reader.line_num}"), row
+
+
+def _add_vlsu_row(data: LabelledData, line: str, row: dict[str, str], base_dir: Path) -> None:
+    """Add one CSV row as an item, or count it as missing its image or invalid."""
+    item_id = (row["uuid"] or "").strip() or f"line-{line}"
+    web_path = (row["web_path"] or "").strip()
+    image = _resolve_image(web_path, base_dir) if web_path else None
+    if web_path and image is None:
+        data.missing_images.append(item_id)
+        return
+    try:
+        joint = parse_grade(row["consensus_combined_grade"])
+        if joint is None:
+            raise LabelError("empty consensus_combined_grade")
+        categories = parse_categories([row["combined_category"], row["image_category"], row["text_category"]])
+        text = present_text(row["prompt"])
+        if image is None and text is None:
+            raise LabelError("neither web_path nor prompt")
+        data.items.append(
+            LabelledItem(
+                id=item_id,
+                image=image,
+                text=text,
+                image_grade=parse_grade(row["image_grade"]) if image is not None else None,
+                text_grade=parse_grade(row["consensus_text_grade"]) if text is not None else None,
+                joint_grade=joint,
+                categories=categories,
+            )
+        )
+    except LabelError as e:
+        where = (
+            f"lines {line} (a prompt over several lines, or an unclosed quote)"
+            if "-" in line
+            else f"line {line}"
+        )
+        data.invalid_rows.append(f"{where}: {e}")
 
 
 class LabelledRecord(BaseModel):
@@ -295,6 +324,8 @@ def read_jsonl(path: Path) -> LabelledData:
                 continue
             try:
                 record = LabelledRecord.model_validate(json.loads(line))
+                if record.image is not None and not record.image.strip():
+                    record.image = None  # "" is no image, as an empty web_path is in the CSV layout
                 if record.image is None and present_text(record.text) is None:
                     raise LabelError("neither image nor text")
             except (ValueError, LabelError) as e:  # json and pydantic errors are ValueErrors

@@ -201,6 +201,11 @@ class HttpScorer:
             if response.status_code not in self.RETRY_STATUSES or attempt == self._attempts:
                 break
             self._sleep(self._retry_after(response))
+        if response.status_code == 413:  # the body is over the server's limit: send fewer items at once
+            if len(items) > 1:
+                half = len(items) // 2
+                return self._score_batch(items[:half]) + self._score_batch(items[half:])
+            return [ItemError(f"too large for {self.url} even alone (413): {response.text[:200]}")]
         if response.status_code != 200:
             raise ScoringError(
                 f"{self.url}/v1/classify/batch answered {response.status_code}: {response.text[:500]}"

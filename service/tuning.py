@@ -69,7 +69,7 @@ def choose(
 
     Ties on over-blocking go to the higher joint macro F1, then to the point nearest the base policy.
     With no gold-borderline items over-blocking counts as 0; with no gold-unsafe items every point
-    meets the target.
+    meets the target (`tune` on the command line refuses such data).
     """
 
     def distance(p: SweepPoint) -> float:

@@ -5,6 +5,7 @@ the training texts."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -194,7 +195,11 @@ def run_coverage(args: argparse.Namespace) -> int:
     if not args.texts.is_file():
         print(f"error: no such file {args.texts}", file=sys.stderr)
         return 2
-    texts = read_texts(args.texts)
+    try:
+        texts = read_texts(args.texts)
+    except (ValueError, csv.Error) as e:  # not JSON, not UTF-8, not CSV
+        print(f"error: {args.texts}: cannot read texts ({e})", file=sys.stderr)
+        return 2
     if not texts:
         print(f"error: no texts in {args.texts}", file=sys.stderr)
         return 2

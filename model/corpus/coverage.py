@@ -31,12 +31,13 @@ def read_texts(path: Path) -> list[str]:
     Rows without a text (image-only items) are skipped.
     """
     texts: list[Any]
-    if path.suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as f:
             texts = [row.get("prompt") or row.get("text") for row in csv.DictReader(f)]
-    elif path.suffix == ".jsonl":
+    elif path.suffix.lower() == ".jsonl":
         lines = path.read_text(encoding="utf-8-sig").splitlines()
-        texts = [json.loads(line).get("text") for line in lines if line.strip()]
+        rows = [json.loads(line) for line in lines if line.strip()]
+        texts = [row.get("text") if isinstance(row, dict) else None for row in rows]
     else:
         texts = path.read_text(encoding="utf-8-sig").splitlines()
     return [t for t in texts if isinstance(t, str) and t.strip()]

@@ -59,6 +59,37 @@ def test_too_little_data_for_the_three_splits_is_one_error_line(
     assert err.startswith("error: ") and "split" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "option", "said"),
+    [
+        ("cols.csv", b"uuid,prompt\nx,hello\n", "--data", "missing columns"),
+        ("excel.csv", b"uuid,web_path,prompt\nx,,caf\xe9\n", "--data", "excel.csv: not UTF-8"),
+        ("none.jsonl", b'{"id": "a", "image": "gone.png", "joint_grade": "safe"}\n', "--add", "no usable"),
+    ],
+    ids=["missing columns", "Windows-1252", "--add with nothing usable"],
+)
+def test_labelled_files_that_cannot_train_are_one_error_line(
+    name: str, content: bytes, option: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a traceback before; and --add with nothing usable trained on the corpus alone for half an hour
+    path = tmp_path / name
+    path.write_bytes(content)
+    args = [
+        "train",
+        option,
+        str(path),
+        "--epochs",
+        "1",
+        "--corpus-size",
+        "300",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and said in err and "Traceback" not in err
+
+
 def test_thresholds_are_chosen_when_validation_has_no_unsafe_item() -> None:
     samples = [
         Sample(f"s{i}", "val", None, "t", None, "safe", grade, (), False, None)

@@ -221,6 +221,20 @@ def test_coverage_reads_texts_from_jsonl_vlsu_csv_and_plain_files(tmp_path: Path
     assert read_texts(tmp_path / "a.jsonl") == ["one"]
     assert read_texts(tmp_path / "b.csv") == ["two, with a comma"]
     assert read_texts(tmp_path / "c.txt") == ["three", "four"]
+    (tmp_path / "D.CSV").write_text("uuid,prompt\n1,five\n")  # a CSV by any case of its suffix
+    (tmp_path / "e.jsonl").write_text('["a list, not an item"]\n{"text": "six"}\n')
+    assert read_texts(tmp_path / "D.CSV") == ["five"]
+    assert read_texts(tmp_path / "e.jsonl") == ["six"]
+
+
+def test_cli_coverage_of_a_file_it_cannot_read_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"text": "fine"}\nnot json\n')
+    (tmp_path / "latin.txt").write_bytes(b"caf\xe9\n")
+    for name in ("bad.jsonl", "latin.txt"):
+        assert corpus_cli(["coverage", str(tmp_path / name)]) == 2  # a traceback before
+        assert f"{name}: cannot read texts" in capsys.readouterr().err
 
 
 def test_cli_pairs_writes_chosen_sets_as_labelled_data_drawn_several_ways(

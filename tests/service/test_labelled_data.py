@@ -116,6 +116,10 @@ def test_parse_categories() -> None:
         parse_categories("knitting")
     with pytest.raises(LabelError, match="C16"):
         parse_categories("C16: Other")
+    # a code beside a slug dropped the slug; a VLSU name with its commas and no code was "unknown 'Slurs'"
+    assert parse_categories("C4; weapons") == ("self_harm", "weapons")
+    assert parse_categories("Slurs, Hate Speech, Hate Symbols") == ("hate_speech",)
+    assert parse_categories("gore, weapons") == ("gore", "weapons")
 
 
 def test_jsonl(tmp_path: Path) -> None:
@@ -172,3 +176,44 @@ def test_record_with_base64_image() -> None:
     )
     with pytest.raises(LabelError, match="base64"):
         LabelledRecord(image="***", joint_grade="safe").to_item_base64("x")
+
+
+def test_vlsu_csv_with_an_unclosed_quote_is_one_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "vlsu.csv"
+    write_csv(path, [row("a", "", prompt="fine")])
+    with path.open("a", encoding="utf-8") as f:
+        f.write('b,,"an unclosed quote,safe,safe,safe,,,\n' + "x" * 140_000 + "\n")
+    with pytest.raises(
+        LabelError, match=r"line \d+: not readable CSV .*unclosed quote"
+    ):  # csv.Error: a traceback
+        read_labelled(path)
+
+
+def test_vlsu_csv_names_the_lines_a_row_took(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "vlsu.csv",
+        [row("a", "", prompt="one\ntwo\nthree"), row("b", "", consensus_combined_grade="maybe")],
+    )
+    data = read_labelled(tmp_path / "vlsu.csv")
+    assert [i.id for i in data.items] == ["a"]
+    assert data.invalid_rows[0].startswith("line 5: ")  # the header, then a row over lines 2-4
+
+
+def test_vlsu_csv_in_another_encoding_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    write_csv(path, [row("a", "", prompt="cafe")])
+    path.write_bytes(path.read_bytes().replace(b"cafe", b"caf\xe9"))  # Windows-1252
+    with pytest.raises(LabelError, match=r"excel.csv: not UTF-8 text"):
+        read_labelled(path)
+
+
+def test_jsonl_blank_image_is_no_image_and_an_overlong_path_is_a_missing_one(tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "image": "", "text": "hello", "joint_grade": "safe"},
+        {"id": "b", "image": "x" * 300 + ".png", "text": "hello", "joint_grade": "safe"},  # ENAMETOOLONG
+    ]
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    data = read_jsonl(path)
+    assert [(i.id, i.image) for i in data.items] == [("a", None)]
+    assert data.missing_images == ["b"]

@@ -88,3 +88,26 @@ def test_a_busy_server_is_asked_again_after_its_retry_after() -> None:
     with pytest.raises(ScoringError, match="429"):
         HttpScorer("http://svc", client=always_busy, attempts=3, sleep=waits.append).score([item])
     assert len(waits) == 2  # three attempts, then it gives up
+
+
+def test_a_batch_over_the_servers_body_limit_is_split_and_an_item_too_big_alone_fails_alone() -> None:
+    sizes: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)["items"]
+        sizes.append(len(items))
+        if len(request.content) > 3_000:  # the server's limit, as SAFETY_MAX_BODY_BYTES sets it
+            return httpx.Response(413, json={"error": {"code": "body_too_large"}})
+        return httpx.Response(
+            200, json={"results": [{"modalities": {"joint": {"scores": GRADES3}}}] * len(items)}
+        )
+
+    scorer = HttpScorer(
+        "http://svc", batch_size=4, client=httpx.Client(transport=httpx.MockTransport(handler))
+    )
+    items = [LabelledItem(str(i), b"x" * 900, "hi", "safe", "safe", "safe") for i in range(3)]
+    items.append(LabelledItem("huge", b"x" * 5_000, "hi", "safe", "safe", "safe"))
+    results = scorer.score(items)  # one 413 ended the whole evaluation
+    assert [isinstance(r, ModelScores) for r in results] == [True, True, True, False]
+    assert isinstance(results[3], ItemError) and "413" in results[3].message
+    assert sizes == [4, 2, 2, 1, 1]

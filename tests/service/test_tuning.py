@@ -140,3 +140,23 @@ def test_cli_tune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "target cannot be met" in captured.out and "Best reachable: under-block 100.00%" in captured.out
     assert "no policy written" in captured.err
     assert not never.exists()
+
+
+def test_cli_tune_refuses_data_without_an_unsafe_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every threshold "met" an under-blocking target it could not measure, and the loosest was written
+    items, scores = synthetic(400, seed=5)
+    kept = [(i, s) for i, s in zip(items, scores, strict=True) if i.joint_grade != "unsafe"]
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        "".join(f'{{"id": "{i.id}", "text": "t", "joint_grade": "{i.joint_grade}"}}\n' for i, _ in kept)
+    )
+    parser = argparse.ArgumentParser()
+    add_eval_parsers(parser.add_subparsers(dest="command"))
+    table = {i.id: s for i, s in kept}
+    out = tmp_path / "tuned.yaml"
+    argv = ["tune", "--data", str(data), "--max-under-block", "5%", "--out", str(out), "--no-progress"]
+    assert cli_tune(parser.parse_args(argv), local_scorer=lambda _: TableScorer(table)) == 1
+    assert "no scored item is labelled unsafe" in capsys.readouterr().err
+    assert not out.exists()
