@@ -77,9 +77,12 @@ class RequestMiddleware:
         try:
             await self.app(scope, limited_receive, tagged_send)
         except asyncio.CancelledError:
-            if not responding:  # the server's shutdown grace ran out while this request waited
-                await answer(ShuttingDown("the service shut down before this request was answered"))
-            raise
+            if responding:
+                raise
+            # The server's shutdown grace ran out while this request waited: uvicorn cancels it and,
+            # were the cancellation to reach it, would log an error with a traceback for each such
+            # request. The caller gets its 503 and the task ends here, as answered.
+            await answer(ShuttingDown("the service shut down before this request was answered"))
         except Exception as exc:
             errors_log.error("unhandled error", exc_info=exc)
             if not responding:  # else the reply is under way: nothing more can be sent
