@@ -151,7 +151,7 @@ def fixture_scores(
 ) -> dict[str, np.ndarray]:
     """Score a hand-written fixture, each set (split) in batches of its own; absent images render black.
 
-    int8 activation scales are set per batch, so a pair's score moves a little with its batchmates:
+    int8 activation scales are set per batch, so a pair's score moves with its batchmates:
     scored apart, a set's figure does not change when another set is added to the fixture.
     """
     pixels = render_images(fixture, image_size, workers=1).numpy()

@@ -132,8 +132,9 @@ async def _warm(state: ServiceState) -> None:
     try:
         if state.settings.warmup:
             await asyncio.to_thread(state.engine.warmup, sizes)
-    except Exception:
+    except Exception as exc:
         log.exception("warm-up failed; the service stays not ready")
+        state.warmup_error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         return
     state.ready = True
     state.metrics.ready.set(1)

@@ -409,19 +409,25 @@ def _open_session(bundle: Bundle, settings: Settings, device: str) -> tuple[ort.
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # ORT raises its own exception types
         raise ModelBundleError(f"ONNX Runtime cannot load {path}: {exc}") from exc
-    _check_io(session, path)
+    _check_io(session, path, bundle.manifest.image.size)
     info = EngineInfo(
         variant, path.name, bundle.manifest.variants[variant].sha256, session.get_providers()[0]
     )
     return session, info
 
 
-def _check_io(session: ort.InferenceSession, path: Path) -> None:
-    inputs = {i.name for i in session.get_inputs()}
+def _check_io(session: ort.InferenceSession, path: Path, image_size: int) -> None:
+    inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
-    if inputs != set(INPUT_NAMES) or not set(OUTPUT_NAMES) <= outputs:
+    if set(inputs) != set(INPUT_NAMES) or not set(OUTPUT_NAMES) <= outputs:
         raise ModelBundleError(
             f"{path} does not follow the bundle contract: "
             f"inputs {sorted(inputs)} (want {list(INPUT_NAMES)}), "
             f"outputs {sorted(outputs)} (want {list(OUTPUT_NAMES)})"
+        )
+    height, width = inputs["pixels"].shape[1:3]  # NHWC; a dynamic side (a name) takes any size
+    if any(isinstance(d, int) and d != image_size for d in (height, width)):
+        raise ModelBundleError(
+            f"{path} takes {height}x{width} images, but the manifest's image.size is {image_size}: "
+            "the manifest belongs to another graph"
         )

@@ -31,6 +31,7 @@ class ServiceState:
     metrics: Metrics
     decode_pool: ThreadPoolExecutor
     ready: bool = False
+    warmup_error: str | None = None  # why warm-up failed: the service then never becomes ready
     preparing: int = 0  # items waiting for or in the decode pool (bounded by settings.queue_size)
 
 
@@ -67,6 +68,8 @@ async def _loaded(request: Request) -> ServiceState:
 
 async def _ready(request: Request) -> ServiceState:
     state = app_service(request.app)
+    if state.warmup_error is not None:
+        raise NotReady(f"warm-up failed, so this process will not become ready: {state.warmup_error}")
     if not state.ready:
         raise NotReady("the model is loaded but still warming up")
     return state

@@ -143,6 +143,22 @@ def test_items_waiting_to_be_decoded_are_bounded_too(test_bundle: Path, pool: Th
         assert classify(url).status_code == 200
 
 
+def test_a_failed_warm_up_says_so_on_readyz(test_bundle: Path) -> None:
+    engine = FakeEngine()
+
+    def broken(batch_sizes: list[int]) -> None:
+        raise RuntimeError("Got invalid dimensions for input: pixels")
+
+    engine.warmup = broken  # type: ignore[method-assign]
+    with serve(create_app(Settings(model_dir=test_bundle), lambda b, s: engine), wait_ready=False) as url:
+        wait_for(lambda: "warm-up failed" in httpx.get(f"{url}/readyz").text)  # "still warming up", for ever
+        reply = httpx.get(f"{url}/readyz")
+        assert (
+            reply.status_code == 503
+            and "invalid dimensions for input: pixels" in reply.json()["error"]["message"]
+        )
+
+
 def test_not_ready_until_warm(test_bundle: Path) -> None:
     engine = FakeEngine()
     engine.warm_gate.clear()
