@@ -210,6 +210,18 @@ def saturate(server: servers.Server, requests: Sequence[bytes], profile: Profile
     )
 
 
+def saturate_with_cpu(
+    server: servers.Server, requests: Sequence[bytes], profile: Profile
+) -> tuple[LoadResult, float]:
+    """`saturate`, and the cores the server's process used meanwhile (warm-up included)."""
+    import psutil
+
+    process = psutil.Process(server.pid)
+    before = sum(process.cpu_times()[:2])
+    result = saturate(server, requests, profile)
+    return result, (sum(process.cpu_times()[:2]) - before) / (result.elapsed_s + profile.warmup_s)
+
+
 def _load_figures(result: LoadResult) -> dict[str, Any]:
     return {
         "throughput": result.throughput,
@@ -224,7 +236,6 @@ def _load_figures(result: LoadResult) -> dict[str, Any]:
 
 def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, Any]:
     """Run every phase; return the figures (the keys docs/performance.md describes)."""
-    import psutil
 
     calls = workload.calls(profile.requests)
     model = InProcess(model_dir)
@@ -258,13 +269,8 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
 
     with servers.running("service", model_dir) as service:
         bodies = [loadgen.build_request("127.0.0.1", service.port, CLASSIFY, c.body()) for c in calls]
-        server_cpu = psutil.Process(service.pid)
         results |= measure_single(model, service, profile)
-        cpu_before = sum(server_cpu.cpu_times()[:2])
-        saturated = saturate(service, bodies, profile)
-        server_cpu_share = (sum(server_cpu.cpu_times()[:2]) - cpu_before) / (
-            saturated.elapsed_s + profile.warmup_s
-        )
+        saturated, server_cpu_share = saturate_with_cpu(service, bodies, profile)
         rate = saturated.throughput
         levels = {}
         for share in (50, 80):
@@ -277,12 +283,7 @@ def run(model_dir: Path, profile: Profile, *, sweep: bool = True) -> dict[str, A
 
     with servers.running("naive", model_dir) as naive:
         bodies = [loadgen.build_request("127.0.0.1", naive.port, CLASSIFY, c.body()) for c in calls]
-        naive_cpu = psutil.Process(naive.pid)
-        cpu_before = sum(naive_cpu.cpu_times()[:2])
-        naive_load = saturate(naive, bodies, profile)
-        naive_cpu_share = (sum(naive_cpu.cpu_times()[:2]) - cpu_before) / (
-            naive_load.elapsed_s + profile.warmup_s
-        )
+        naive_load, naive_cpu_share = saturate_with_cpu(naive, bodies, profile)
         results["naive_peak_rss_mb"] = servers.peak_rss_bytes(naive.pid) / 2**20
 
     results |= {

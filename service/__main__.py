@@ -62,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.engine import pick_device
     from service.errors import ModelBundleError
+    from service.inputs import TextEncoder
     from service.logs import configure_logging
     from service.manifest import Bundle
     from service.policy_store import PolicyLoadError, default_policies_dir, load_policies
@@ -73,9 +74,10 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"policies_dir": repo_policies})
     try:
         # fail before uvicorn starts, with one clear message: the bundle, the file that will run
-        # (its sha256) on the device that will run it, and the policies
+        # (its sha256) on the device that will run it, its tokenizer, and the policies
         bundle = Bundle.load(settings.model_dir)
         bundle.verified_file(bundle.variant_for(pick_device(settings.device), settings.variant))
+        TextEncoder(bundle.tokenizer_path, bundle.manifest.text.max_tokens)
         load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
     except (ModelBundleError, PolicyLoadError) as exc:
         print(f"cannot serve: {exc.message}", file=sys.stderr)

@@ -19,12 +19,20 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tokenizers import Tokenizer
 
-from service.errors import ImageTooLarge, InvalidImage, MissingInput, TextTooLong, UnsupportedImageFormat
+from service.errors import (
+    ImageTooLarge,
+    InvalidImage,
+    MissingInput,
+    ModelBundleError,
+    TextTooLong,
+    UnsupportedImageFormat,
+)
 from service.manifest import Bundle
 from service.settings import Settings
 from service.taxonomy import present_text
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+_JPEG = ("JPEG", "MPO")  # Pillow names a camera's JPEG with more pictures after it MPO
 
 
 @dataclass(frozen=True)
@@ -49,16 +57,13 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
         raise InvalidImage("the image is empty")
     try:
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
-            if img.format not in (
-                *ALLOWED_FORMATS,
-                "MPO",
-            ):  # MPO: a camera's JPEG with more pictures after it
+            if img.format not in (*ALLOWED_FORMATS, *_JPEG):
                 raise UnsupportedImageFormat(f"image format {img.format} is not supported")
             if img.width * img.height > max_pixels:
                 raise ImageTooLarge(
                     f"image is {img.width}x{img.height} pixels; the limit is {max_pixels} pixels"
                 )
-            if img.format in ("JPEG", "MPO"):
+            if img.format in _JPEG:
                 img.draft("RGB", (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
             upright = _upright(img).convert("RGB")
             resized = upright.resize((size, size), Image.Resampling.BICUBIC)
@@ -86,7 +91,10 @@ class TextEncoder:
     """The bundle's `tokenizers` file, truncating at max_tokens and never padding."""
 
     def __init__(self, path: Path, max_tokens: int) -> None:
-        self._tokenizer = Tokenizer.from_file(str(path))
+        try:
+            self._tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # the tokenizers library raises plain Exceptions, naming no file
+            raise ModelBundleError(f"cannot read the tokenizer {path}: {exc}") from exc
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.no_padding()
 

@@ -51,13 +51,6 @@ def test_invalid_manifests_are_refused(tmp_path: Path, field: str, value: object
         Bundle.load(root)
 
 
-def test_a_tokenizer_that_does_not_parse_is_refused_naming_its_file(tmp_path: Path) -> None:
-    root = make_bundle(tmp_path / "b")
-    (root / "tokenizer.json").write_text("{}")  # it exists: only parsing it tells (a traceback at start-up)
-    with pytest.raises(ModelBundleError, match=r"cannot read the tokenizer .*tokenizer\.json"):
-        Bundle.load(root)
-
-
 def test_a_manifest_whose_image_size_is_not_the_graphs_is_refused(tmp_path: Path) -> None:
     from service.engine import OnnxEngine
     from service.settings import Settings

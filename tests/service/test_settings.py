@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,22 @@ def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_start
     assert main(["serve", "--model", str(bundle)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cannot serve: ") and "sha256" in err
+
+
+def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    from service.__main__ import main
+    from tests.service.bundle import make_bundle
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    bundle = make_bundle(tmp_path / "bundle")
+    (bundle / "tokenizer.json").write_text("{}")  # it exists: only parsing it tells (a traceback at start-up)
+    assert main(["serve", "--model", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert re.match(r"cannot serve: cannot read the tokenizer .*tokenizer\.json", err), err
 
 
 @pytest.mark.skipif(cuda_usable(), reason="a usable CUDA GPU is present")
