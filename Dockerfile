@@ -57,7 +57,7 @@ COPY pyproject.toml README.md* ./
 COPY service/ service/
 COPY model/ model/
 RUN pip install --no-cache-dir . \
-    && python -c "import service.app, onnxruntime; print('onnxruntime', onnxruntime.__version__)"
+    && python -c "import service.api.app, onnxruntime; print('onnxruntime', onnxruntime.__version__)"
 
 # ---- model-export: the int8 and fp16 variants, re-exported from the shipped trained weights -------
 # Throwaway: torch (pinned by the `train` extra, with its CUDA wheels) never reaches the runtime image.

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as `python loadtests/bench.py`: make the re
 
 from loadtests import loadgen, servers, workload  # noqa: E402
 from loadtests.loadgen import LoadResult  # noqa: E402
-from service.engine import CUDA_PROVIDER  # noqa: E402
+from service.serving.engine import CUDA_PROVIDER  # noqa: E402
 from service.settings import SHIPPED_MODEL_DIR  # noqa: E402
 
 CLASSIFY = "/v1/classify"
@@ -86,9 +86,9 @@ class InProcess:
     """The service's own engine and preprocessor, loaded in this process (same settings, same file)."""
 
     def __init__(self, model_dir: Path) -> None:
-        from service.engine import OnnxEngine
-        from service.inputs import Preprocessor, configure_pillow
-        from service.manifest import Bundle
+        from service.serving.bundle import Bundle
+        from service.serving.engine import OnnxEngine
+        from service.serving.inputs import Preprocessor, configure_pillow
         from service.settings import Settings
 
         settings = Settings(model_dir=model_dir)
@@ -101,7 +101,7 @@ class InProcess:
         self.workers = max(settings.inference_workers, self.engine.info.sessions)
 
     def batch(self, items: Sequence[Any]) -> Any:
-        from service.batching import collate
+        from service.serving.batching import collate
 
         return collate(items, self.image_size, self.absent_ids)
 
@@ -157,7 +157,7 @@ def measure_sweep(model: InProcess, profile: Profile) -> dict[str, Any]:
     """How cost grows with batch size (engine), text length (tokenize + engine) and image size (decode)."""
     import random
 
-    from service.engine import dummy_batch
+    from service.serving.engine import dummy_batch
 
     rng = random.Random(1)
     size = max(profile.batch_sizes)

@@ -1,6 +1,6 @@
 """The servers the bench measures, each in its own process: `python -m loadtests.servers KIND --port P`.
 
-- `service`: the real app (`service.app.create_app`), settings from SAFETY_* env vars plus `--model`;
+- `service`: the real app (`service.api.app.create_app`), settings from SAFETY_* env vars plus `--model`;
 - `naive`: the same model behind a plain FastAPI endpoint that prepares and runs one request per call
   (a sync route in FastAPI's thread pool: no queue, no batching) - the baseline batching must beat;
 - `trivial`: a bare ASGI app answering a fixed body, to show how fast the load generator can go.
@@ -31,10 +31,10 @@ def naive_app(model_dir: Path) -> Any:
     """Return a FastAPI app with one sync `/v1/classify` route: decode, tokenize, run a batch of one."""
     from fastapi import FastAPI
 
-    from service.batching import collate
-    from service.engine import OnnxEngine
-    from service.inputs import Preprocessor, configure_pillow
-    from service.manifest import Bundle
+    from service.serving.batching import collate
+    from service.serving.bundle import Bundle
+    from service.serving.engine import OnnxEngine
+    from service.serving.inputs import Preprocessor, configure_pillow
     from service.settings import Settings
 
     settings = Settings(model_dir=model_dir)
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app: Any
     if args.kind == "service":
-        from service.app import create_app
+        from service.api.app import create_app
         from service.settings import Settings
 
         app = create_app(Settings(model_dir=args.model))

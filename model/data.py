@@ -19,8 +19,8 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from service.errors import ServiceError
-from service.inputs import decode_image
-from service.labelled_data import read_labelled
+from service.evaluation.labelled_data import read_labelled
+from service.serving.inputs import decode_image
 from service.settings import Settings
 from service.taxonomy import CATEGORIES, GRADES
 
@@ -123,7 +123,7 @@ class DataError(ValueError):
 def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
     """Read a VLSU-layout CSV or a JSONL file of labelled items; return samples and skipped rows.
 
-    The file is read exactly as `python -m service eval` reads it (service.labelled_data): rows
+    The file is read exactly as `python -m service eval` reads it (service.evaluation.labelled_data): rows
     whose image file is missing or cannot be decoded, or whose labels cannot be read, are skipped
     and counted. Items get a train/val/test split (80/10/10) from a stable hash of their id.
     """

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from model.data import Sample
-from service.evaluation import grade_codes, macro_f1
-from service.policy import GradeThresholds
+from service.evaluation.metrics import grade_codes, macro_f1
+from service.policy.rules import GradeThresholds
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 

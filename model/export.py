@@ -32,10 +32,10 @@ from model.network import SafetyModel, ScoringModel
 from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
-from service.batching import collate
-from service.engine import Batch
-from service.inputs import PreparedItem, TextEncoder
-from service.manifest import file_sha256  # the same check the service runs at load
+from service.serving.batching import collate
+from service.serving.bundle import file_sha256  # the same check the service runs at load
+from service.serving.engine import Batch
+from service.serving.inputs import PreparedItem, TextEncoder
 from service.taxonomy import CATEGORIES, GRADES
 
 INPUTS = ("pixels", "input_ids", "attention_mask", "present")

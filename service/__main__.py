@@ -59,13 +59,13 @@ def serve(args: argparse.Namespace) -> int:
     """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
     import uvicorn
 
-    from service.app import create_app
-    from service.engine import pick_device
+    from service.api.app import create_app
     from service.errors import ModelBundleError
-    from service.inputs import TextEncoder
     from service.logs import configure_logging
-    from service.manifest import Bundle
-    from service.policy_store import PolicyLoadError, default_policies_dir, load_policies
+    from service.policy.store import PolicyLoadError, default_policies_dir, load_policies
+    from service.serving.bundle import Bundle
+    from service.serving.engine import pick_device
+    from service.serving.inputs import TextEncoder
 
     settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
     if settings is None:
@@ -97,7 +97,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def register_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `eval` and `tune`: score labelled data in-process (the serving engine) or with `--url`."""
-    from service.evaluation_cli import add_eval_parsers
+    from service.evaluation.cli import add_eval_parsers
 
     for parser in add_eval_parsers(commands):
         parser.add_argument(
@@ -110,9 +110,9 @@ def register_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 def evaluate(args: argparse.Namespace) -> int:
     """Run `eval` or `tune`, on the in-process engine unless `--url` names a running server."""
     from service.errors import ModelBundleError
-    from service.manifest import Bundle
-    from service.policy import builtin_policy
-    from service.scorers import EngineScorer
+    from service.evaluation.scorers import EngineScorer
+    from service.policy.rules import builtin_policy
+    from service.serving.bundle import Bundle
 
     handler: Callable[..., int] = args.handler
     if args.url:

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-RELOAD_TRIGGERS = ("endpoint", "sighup", "file")  # what asks for a policy reload (service.admin)
+RELOAD_TRIGGERS = ("endpoint", "sighup", "file")  # what asks for a policy reload (service.api.admin)
 
 
 class Metrics:

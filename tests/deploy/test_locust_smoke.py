@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from tests.service.live import serve
 

@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from loadtests.servers import stop_process
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from tests.deploy.helpers import exported_metric_names, free_port
 from tests.deploy.kustomize import load_documents, render

@@ -94,7 +94,7 @@ def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest
     """
     from model.evaluate import accuracy_by_set, handwritten_samples
     from model.export import HANDWRITTEN, fixture_scores, session
-    from service.inputs import TextEncoder
+    from service.serving.inputs import TextEncoder
 
     pairs = handwritten_samples(HANDWRITTEN)
     graph = session(ARTIFACT / manifest["variants"]["int8"]["file"])
@@ -126,9 +126,9 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
     from model.data import render_images
     from model.export import collate_samples, export_fp32, onnx_predict, session
     from model.train import TrainConfig, load_checkpoint, load_samples
-    from service.evaluation import grade_codes
-    from service.inputs import TextEncoder
-    from service.policy import GradeThresholds
+    from service.evaluation.metrics import grade_codes
+    from service.policy.rules import GradeThresholds
+    from service.serving.inputs import TextEncoder
 
     model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
     export_fp32(model, tmp_path / "fp32.onnx")

@@ -240,7 +240,7 @@ def test_cli_coverage_of_a_file_it_cannot_read_is_one_error_line(
 def test_cli_pairs_writes_chosen_sets_as_labelled_data_drawn_several_ways(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from service.labelled_data import read_jsonl
+    from service.evaluation.labelled_data import read_jsonl
 
     out = tmp_path / "pairs"
     assert corpus_cli(["pairs", str(FIXTURE), "--sets", "1-2,3", "--renders", "2", "--out", str(out)]) == 0

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from model.data import file_samples, load_image
-from service.inputs import decode_image
+from service.serving.inputs import decode_image
 
 
 def _png(path: Path, colour: tuple[int, int, int]) -> None:

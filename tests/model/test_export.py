@@ -15,8 +15,8 @@ from model.data import render_images
 from model.export import HANDWRITTEN, collate_samples, export, onnx_predict, session
 from model.quantize import SMOOTH_ALPHA
 from model.train import TrainConfig, load_checkpoint, load_samples, train
-from service.inputs import TextEncoder
-from service.manifest import Bundle
+from service.serving.bundle import Bundle
+from service.serving.inputs import TextEncoder
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,7 @@ def test_a_sets_scores_do_not_move_when_another_set_is_added() -> None:
     """int8 activation scales are set per batch: each set is scored in batches of its own."""
     from model.evaluate import handwritten_samples
     from model.export import HANDWRITTEN, fixture_scores, session
-    from service.inputs import TextEncoder
+    from service.serving.inputs import TextEncoder
 
     graph = session(ARTIFACT / "model.int8.onnx")
     text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", 128)

@@ -1,4 +1,4 @@
-"""A fake engine satisfying `service.engine.Engine`, with knobs to block, slow down or fail batches."""
+"""A fake engine satisfying `service.serving.engine.Engine`: knobs to block, slow down or fail batches."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from service.engine import Batch, BatchScores, EngineInfo
+from service.serving.engine import Batch, BatchScores, EngineInfo
 from tests.service.bundle import UNSAFE_IDS
 
 FAKE_INFO = EngineInfo(variant="fake", file="fake.onnx", sha256="0" * 64, provider="FakeProvider")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from model.corpus.scenes import Scene, render_scene
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from tests.service.conftest import REAL_BUNDLE
 from tests.service.live import serve

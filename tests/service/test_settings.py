@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.__main__ import build_parser
-from service.engine import cuda_usable
+from service.serving.engine import cuda_usable
 from service.settings import Settings
 
 

@@ -1,0 +1,177 @@
+"""The app factory: middleware, the error table, routes, and a lifespan that loads and warms the model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.api import admin
+from service.api.deps import ServiceState, app_metrics, set_metrics, set_service
+from service.api.middleware import RequestMiddleware
+from service.api.routes import router
+from service.errors import ErrorReply, ServiceError, reply_for
+from service.metrics import Metrics
+from service.policy.store import load_policies
+from service.serving.batching import Batcher
+from service.serving.bundle import Bundle
+from service.serving.engine import Engine, OnnxEngine
+from service.serving.inputs import Preprocessor, configure_pillow
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Bundle, Settings], Engine]
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def create_app(
+    settings: Settings, engine_factory: EngineFactory = OnnxEngine.load, *, reload_on_sighup: bool = False
+) -> FastAPI:
+    """Build the app; nothing is loaded until the lifespan starts.
+
+    `reload_on_sighup` (the `serve` command sets it) re-reads the policy directory on SIGHUP; it needs
+    the event loop in the main thread.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await _start(settings, engine_factory, app_metrics(app))
+        set_service(app, state)
+        warming = asyncio.create_task(_warm(state), name="warmup")
+        reloads: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        if reload_on_sighup:
+            loop.add_signal_handler(signal.SIGHUP, admin.reload_on_signal, state, reloads)
+        directory = state.policies.directory
+        if directory is not None and settings.policy_watch_s > 0:
+            watch = admin.watch_policy_files(state, directory, settings.policy_watch_s)
+            reloads.add(asyncio.create_task(watch, name="policy-watch"))
+        try:
+            yield
+        finally:
+            if reload_on_sighup:
+                loop.remove_signal_handler(signal.SIGHUP)
+            for task in reloads:
+                task.cancel()
+            state.ready = False
+            state.metrics.ready.set(0)
+            warming.cancel()
+            await state.batcher.stop(settings.shutdown_grace_s)
+            state.decode_pool.shutdown(wait=False, cancel_futures=True)
+            set_service(app, None)
+            log.info("stopped")
+
+    app = FastAPI(
+        title="Joint image+text safety classifier",
+        version="1",
+        summary="Image-alone, text-alone and joint safety grades with VLSU categories and a policy verdict.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    set_metrics(app, metrics)
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    for exc_class, handler in ERROR_HANDLERS:
+        app.add_exception_handler(exc_class, handler)
+    app.include_router(router)
+    app.include_router(admin.router)
+    return app
+
+
+async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Metrics) -> ServiceState:
+    """Load the bundle, the engine (sha256-checked) and the policies; start the batcher."""
+    configure_pillow(settings.max_image_pixels)
+    bundle = Bundle.load(settings.model_dir)
+    policies = load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
+    log.info(
+        "policies loaded",
+        extra={
+            "policies_dir": str(settings.policies_dir) if settings.policies_dir else None,
+            "versions": {p.name: p.version for p in policies.all()},
+            "shadow": settings.shadow_policy,
+        },
+    )
+    engine = await asyncio.to_thread(engine_factory, bundle, settings)
+    preprocessor = Preprocessor(bundle, settings)
+    batcher = Batcher(
+        engine,
+        image_size=bundle.manifest.image.size,
+        absent_ids=preprocessor.text.absent_ids(),
+        max_batch_size=settings.max_batch_size,
+        max_wait_s=settings.max_wait_ms / 1000,
+        queue_size=settings.queue_size,
+        workers=max(settings.inference_workers, engine.info.sessions),  # CUDA: 2 sessions overlap
+        retry_after_s=settings.retry_after_s,
+        stats=metrics,
+    )
+    await batcher.start()
+    metrics.track_queue(lambda: batcher.depth, lambda: batcher.in_flight)
+    manifest, info = bundle.manifest, engine.info
+    metrics.model_info.labels(manifest.name, manifest.version, info.sha256, info.variant, info.provider).set(
+        1
+    )
+    decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
+    state = ServiceState(settings, bundle, engine, preprocessor, batcher, policies, metrics, decode_pool)
+    admin.publish_policies(state)
+    return state
+
+
+async def _warm(state: ServiceState) -> None:
+    """Run the batch sizes the batcher will use, then mark the service ready."""
+    sizes = sorted({1, state.settings.max_batch_size} | _powers_of_two(state.settings.max_batch_size))
+    try:
+        if state.settings.warmup:
+            await asyncio.to_thread(state.engine.warmup, sizes)
+    except Exception as exc:
+        log.exception("warm-up failed; the service stays not ready")
+        state.warmup_error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        return
+    state.ready = True
+    state.metrics.ready.set(1)
+    log.info("ready", extra={"warmup_batch_sizes": sizes if state.settings.warmup else []})
+
+
+def _powers_of_two(limit: int) -> set[int]:
+    return {1 << i for i in range(limit.bit_length()) if 1 << i <= limit}
+
+
+# The error table: every exception becomes `{"error": {"code", "message"}}` with the status from
+# service.errors.STATUS. Routes never catch.
+def _json(reply: ErrorReply) -> JSONResponse:
+    if reply.status >= 500 and reply.status not in (503, 504):
+        log.error("request failed", extra={"code": reply.code, "status": reply.status})
+    return JSONResponse(reply.body(), status_code=reply.status, headers=reply.headers)
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    return _json(reply_for(exc))
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+    return _json(ErrorReply(422, "invalid_request", errors))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return _json(ErrorReply(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})))
+
+
+ERROR_HANDLERS: list[tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]]] = [
+    (ServiceError, _service_error),
+    (ValidationError, _service_error),
+    (RequestValidationError, _request_validation),
+    (StarletteHTTPException, _http_error),
+]  # anything else: RequestMiddleware answers it (a 500 that keeps its request id)

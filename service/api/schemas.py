@@ -1,0 +1,164 @@
+"""Request and response bodies of the v1 HTTP API (design §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.policy.rules import Action, Grade
+
+
+class ClassifyRequest(BaseModel):
+    """One item: a text, a base64 image, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=256, description="echoed back; generated when absent")
+    text: str | None = Field(default=None, description="the text; empty, blank or absent means no text")
+    image: str | None = Field(
+        default=None, description="base64 image bytes (a `data:` URL prefix is accepted)"
+    )
+    policy: str | None = Field(default=None, description="policy name; the default policy when absent")
+
+
+class BatchRequest(BaseModel):
+    """Several items; `policy` applies to items that do not name their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[Any] = Field(description="ClassifyRequest objects, answered in order")
+    policy: str | None = None
+
+
+class GradeScores(BaseModel):
+    safe: float
+    borderline: float
+    unsafe: float
+
+
+class ModalityResult(BaseModel):
+    grade: Grade
+    scores: GradeScores
+
+
+class Modalities(BaseModel):
+    image: ModalityResult | None = Field(description="null when no image was given")
+    text: ModalityResult | None = Field(description="null when no text was given")
+    joint: ModalityResult
+
+
+class CategoryResult(BaseModel):
+    score: float
+    flagged: bool
+
+
+class PolicyRef(BaseModel):
+    name: str
+    version: str
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    sha256: str
+
+
+class Timings(BaseModel):
+    queue: float
+    inference: float
+    total: float
+
+
+class ClassifyResponse(BaseModel):
+    """The verdict on one item, with every reading that led to it."""
+
+    id: str
+    verdict: Grade = Field(description="the joint grade after the policy")
+    action: Action
+    modalities: Modalities
+    pattern: str | None = Field(
+        description="`I-T-J` letters, e.g. S-S-U; null unless image and text are both given"
+    )
+    emergent: bool = Field(description="the joint grade is more severe than both single-modality grades")
+    categories: dict[str, CategoryResult]
+    flagged_categories: list[str]
+    text_truncated: bool = Field(description="the text was longer than the model's max_tokens and was cut")
+    policy: PolicyRef
+    model: ModelRef
+    timings_ms: Timings
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class BatchItemError(BaseModel):
+    """A batch item that failed; the others are unaffected."""
+
+    id: str | None
+    status: int
+    error: ErrorDetail
+
+
+class BatchResponse(BaseModel):
+    results: list[ClassifyResponse | BatchItemError]
+
+
+class PolicyInfo(BaseModel):
+    name: str
+    version: str = Field(description="content hash; changes whenever the policy does")
+    description: str
+    default: bool = Field(description="requests that name no policy get this one")
+    shadow: bool = Field(description="runs beside the live policy; only its disagreements are counted")
+    definition: dict[str, Any]
+
+
+class PoliciesResponse(BaseModel):
+    default: str
+    shadow: str | None
+    policies: list[PolicyInfo]
+
+
+class ReloadResponse(BaseModel):
+    """What a successful policy reload changed."""
+
+    names: list[str]
+    added: list[str]
+    removed: list[str]
+    changed: list[str] = Field(description="policies whose version changed")
+    versions: dict[str, str]
+
+
+class DryRunResponse(BaseModel):
+    """The evaluation report's metrics for one policy on the posted items (see `python -m service eval`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    policy: dict[str, Any]
+    items: int = Field(description="items scored and measured")
+    data: dict[str, Any] = Field(description="items received, scored, and the errors of those skipped")
+
+
+class ModelsResponse(BaseModel):
+    variant: str  # the variant that runs (the manifest may list several)
+    sha256: str  # of the file that runs, checked against the manifest at start-up
+    provider: str
+    file: str
+    manifest: dict[str, Any]
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Return the OpenAPI `responses` of a route: one ErrorResponse per status, with its meaning."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in descriptions.items()}

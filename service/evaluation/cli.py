@@ -1,0 +1,238 @@
+"""`python -m service eval` and `python -m service tune`: measure or tune a policy on labelled data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.errors import ModelBundleError
+from service.evaluation.labelled_data import LabelledData, read_labelled
+from service.evaluation.metrics import compute_metrics, run_eval, score_items
+from service.evaluation.report import write_report
+from service.evaluation.scorers import HttpScorer, Scorer
+from service.evaluation.tuning import tune, tune_summary, write_tuned_policy
+from service.policy.rules import POLICY_NAME_PATTERN, Policy, builtin_policy
+from service.policy.store import (
+    PolicyLoadError,
+    PolicyStore,
+    UnknownPolicy,
+    default_policies_dir,
+    load_policy_file,
+)
+
+# Builds the in-process engine scorer from the parsed arguments (wired by `service.__main__`).
+LocalScorerFactory = Callable[[argparse.Namespace], Scorer]
+CATEGORY_GRID = tuple(round(x, 2) for x in np.linspace(0.05, 0.95, 19))
+# What can go wrong reading, scoring or writing; each ends the command with one line, not a traceback.
+FAILURES = (OSError, ValueError, RuntimeError, ModelBundleError, PolicyLoadError, UnknownPolicy)
+
+
+def _fraction(text: str) -> float:
+    """Read `0.05` or `5%` as a fraction in [0, 1]."""
+    value = float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _count(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text} is below {least}")
+        return value
+
+    return parse
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="labelled file: VLSU-layout .csv or .jsonl")
+    parser.add_argument(
+        "--url", help="score on a running server (e.g. http://localhost:8000) instead of in-process"
+    )
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=None,
+        help="policy folder (default: SAFETY_POLICIES_DIR, else the repo's policies/)",
+    )
+    parser.add_argument(
+        "--policy", default="default", help="policy name in --policies, or a path to a .yaml file"
+    )
+    parser.add_argument("--batch-size", type=_count(1), default=32, help="items per scoring request")
+    parser.add_argument(
+        "--limit", type=_count(1), default=None, help="use only the first N items (a quick look)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def add_eval_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Add the `eval` and `tune` sub-commands; return their parsers (to add engine options to)."""
+    eval_parser = subparsers.add_parser("eval", help="measure a policy on labelled data and write a report")
+    _common(eval_parser)
+    eval_parser.add_argument(
+        "--out", type=Path, required=True, help="report folder (report.json, report.html, PNGs)"
+    )
+    eval_parser.set_defaults(handler=cli_eval)
+
+    tune_parser = subparsers.add_parser(
+        "tune", help="pick joint thresholds that meet an under-block target with the least over-blocking"
+    )
+    _common(tune_parser)
+    tune_parser.add_argument(
+        "--max-under-block",
+        type=_fraction,
+        required=True,
+        help="target, e.g. 0.05 or 5%% (gold unsafe not blocked)",
+    )
+    tune_parser.add_argument(
+        "--out", type=Path, required=True, help="policy file to write, e.g. policies/tuned.yaml"
+    )
+    tune_parser.add_argument(
+        "--report-dir", type=Path, default=None, help="report folder (default: <out>-report)"
+    )
+    tune_parser.add_argument(
+        "--sweep-categories", action="store_true", help="also tune categories.default (slower; matters only "
+        "where category_actions escalate)"
+    )  # fmt: skip
+    tune_parser.set_defaults(handler=cli_tune)
+    return eval_parser, tune_parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def resolve_policy(args: argparse.Namespace, builtin: Policy | None) -> Policy:
+    """Return the policy `--policy` names: a .yaml path, or a name in `--policies` (or built in)."""
+    candidate = Path(args.policy)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return load_policy_file(candidate)
+    # the same folder `serve` reads: SAFETY_POLICIES_DIR (an installed image has no repo folder)
+    directory = args.policies or (Path(env) if (env := os.environ.get("SAFETY_POLICIES_DIR")) else None)
+    directory = directory or default_policies_dir()
+    store = (
+        PolicyStore.load_dir(directory, builtin=builtin) if directory else PolicyStore({}, builtin=builtin)
+    )
+    return store.get(args.policy)
+
+
+def _setup(
+    args: argparse.Namespace, local_scorer: LocalScorerFactory | None, builtin: Policy | None
+) -> tuple[LabelledData, Scorer, Policy]:
+    data = read_labelled(args.data)
+    if args.limit is not None:
+        data.items = data.items[: args.limit]
+    if not data.items:
+        raise ValueError(
+            f"{data.source}: nothing to score ({len(data.invalid_rows)} invalid rows, "
+            f"{len(data.missing_images)} with a missing image)"
+        )
+    scorer: Scorer
+    if args.url:
+        http = HttpScorer(args.url, batch_size=args.batch_size)
+        if builtin is None:
+            thresholds = http.manifest_thresholds()
+            builtin = builtin_policy(thresholds) if thresholds else None
+        scorer = http
+    elif local_scorer is not None:
+        scorer = local_scorer(args)
+    else:
+        raise RuntimeError("in-process scoring is not available here; pass --url of a running server")
+    policy = resolve_policy(args, builtin)
+    print(
+        f"{data.source}: {len(data.items)} items; skipped {len(data.missing_images)} with a missing image, "
+        f"{len(data.invalid_rows)} invalid rows. Policy {policy.name} ({policy.version}).",
+        file=sys.stderr,
+    )
+    return data, scorer, policy
+
+
+def cli_eval(
+    args: argparse.Namespace, local_scorer: LocalScorerFactory | None = None, builtin: Policy | None = None
+) -> int:
+    """Run `eval`: score, measure the policy, write the report; return the exit code."""
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out} is a file; the report needs a folder")
+    try:
+        data, scorer, policy = _setup(args, local_scorer, builtin)
+        report = run_eval(
+            data, scorer, policy, args.out, batch_size=args.batch_size, progress=not args.no_progress
+        )
+    except FAILURES as e:
+        return _fail(str(e))
+    _print_headline(report)
+    if report["items"] == 0:
+        return _fail(f"no item could be scored; the errors are in {args.out / 'report.json'}")
+    print(f"report: {args.out / 'report.html'}")
+    return 0
+
+
+def _print_headline(report: dict[str, Any]) -> None:
+    blocking = report["blocking"]
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    print(
+        f"items {report['items']}  joint macro-F1 {fmt(report['modalities']['joint']['macro_f1'])}  "
+        f"over-block {fmt(blocking['over_block_rate'])}  under-block {fmt(blocking['under_block_rate'])}  "
+        f"emergent recall {fmt(report['emergent']['recall'])}"
+    )
+
+
+def cli_tune(
+    args: argparse.Namespace, local_scorer: LocalScorerFactory | None = None, builtin: Policy | None = None
+) -> int:
+    """Run `tune`: write the tuned policy and its report; exit 2 when the target cannot be met."""
+    out: Path = args.out
+    if out.suffix not in (".yaml", ".yml") or not re.match(POLICY_NAME_PATTERN, out.stem):
+        return _fail(
+            f"--out {out}: a policy file is <name>.yaml, the name lowercase letters, digits, '_', '.', '-'"
+        )
+    try:
+        data, scorer, base = _setup(args, local_scorer, builtin)
+        items, scores, errors = score_items(
+            data.items, scorer, batch_size=args.batch_size, progress=not args.no_progress
+        )
+    except FAILURES as e:
+        return _fail(str(e))
+    if not items:
+        return _fail(f"no item could be scored ({len(errors)} errors, e.g. {errors[:1]})")
+    if not any(item.joint_grade == "unsafe" for item in items):  # every threshold would "meet" the target
+        return _fail(
+            "no scored item is labelled unsafe, so under-blocking cannot be measured and no threshold "
+            "can be tuned for it: add unsafe examples to the data"
+        )
+    category_grid = CATEGORY_GRID if args.sweep_categories else None
+    result = tune(items, scores, base, args.max_under_block, name=out.stem, category_grid=category_grid)
+    report_policy = result.policy or base
+    report = compute_metrics(items, scores, report_policy, category_grid=category_grid)
+    report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
+    report["tuning"] = tune_summary(result)
+    report["sweep"]["target_under_block"] = args.max_under_block
+    if result.chosen is not None:
+        report["sweep"]["tuned"] = result.chosen.as_dict()
+    report_dir: Path = args.report_dir or out.with_name(f"{out.stem}-report")
+    try:
+        write_report(report, report_dir)
+        print(result.message())
+        print(f"report: {report_dir / 'report.html'}")
+        if result.policy is None:
+            print("no policy written", file=sys.stderr)
+            return 2
+        write_tuned_policy(result, out, data.source, len(items), base)
+    except OSError as e:
+        return _fail(str(e))
+    print(f"policy: {out} (version {result.policy.version})")
+    return 0

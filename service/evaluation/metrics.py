@@ -1,0 +1,561 @@
+"""Measure a policy on labelled data: per-modality F1, per-pattern accuracy, blocking rates, calibration.
+
+Everything here works from (gold labels, model scores, policy) alone, so it runs on scores from the
+in-process engine, a running server, or numbers made up in a test. Decisions are computed on arrays
+(`decide_all`) so that a threshold sweep over thousands of grid points stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.evaluation.labelled_data import LabelledData, LabelledItem
+from service.evaluation.scorers import ItemError, Scorer
+from service.policy.rules import ACTIONS, GradeThresholds, ModelScores, Policy, action_severity
+from service.taxonomy import CATEGORIES, CATEGORY_CODES, EMERGENT_PATTERNS, GRADES, VALID_PATTERNS
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+MODALITIES = ("image", "text", "joint")
+ABSENT = -1  # grade code of a missing modality or label
+CALIBRATION_BINS = 10
+DEFAULT_UNSAFE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 201))
+DEFAULT_BORDERLINE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 21))
+
+
+# --- scores and labels as arrays -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreArrays:
+    """Model scores of N items; rows of an absent modality (and missing categories) are NaN."""
+
+    image: FloatArray  # (N, 3) safe, borderline, unsafe
+    text: FloatArray  # (N, 3)
+    joint: FloatArray  # (N, 3)
+    categories: FloatArray  # (N, C) in CATEGORIES order
+
+    @classmethod
+    def from_scores(cls, scores: Sequence[ModelScores]) -> ScoreArrays:
+        """Stack per-item scores into arrays."""
+        n = len(scores)
+
+        def stack(rows: Iterable[tuple[float, float, float] | None]) -> FloatArray:
+            out = np.full((n, 3), np.nan)
+            for i, row in enumerate(rows):
+                if row is not None:
+                    out[i] = row
+            return out
+
+        categories = np.full((n, len(CATEGORIES)), np.nan)
+        for i, s in enumerate(scores):
+            for c, slug in enumerate(CATEGORIES):
+                if slug in s.categories:
+                    categories[i, c] = s.categories[slug]
+        return cls(
+            image=stack(s.image for s in scores),
+            text=stack(s.text for s in scores),
+            joint=stack(s.joint for s in scores),
+            categories=categories,
+        )
+
+    def modality(self, name: str) -> FloatArray:
+        """Return the (N, 3) scores of `image`, `text` or `joint`."""
+        scores: FloatArray = getattr(self, name)
+        return scores
+
+
+@dataclass(frozen=True)
+class GoldArrays:
+    """Gold labels of N items as codes (0 safe, 1 borderline, 2 unsafe, -1 unlabelled)."""
+
+    image: IntArray
+    text: IntArray
+    joint: IntArray
+    categories: BoolArray  # (N, C)
+    patterns: tuple[str | None, ...]
+
+    @classmethod
+    def from_items(cls, items: Sequence[LabelledItem]) -> GoldArrays:
+        """Encode the items' labels."""
+
+        def codes(grades: Iterable[str | None]) -> IntArray:
+            return np.array([ABSENT if g is None else GRADES.index(g) for g in grades], dtype=np.int64)
+
+        categories = np.zeros((len(items), len(CATEGORIES)), dtype=bool)
+        for i, item in enumerate(items):
+            for slug in item.categories:
+                categories[i, CATEGORIES.index(slug)] = True
+        return cls(
+            image=codes(item.image_grade for item in items),
+            text=codes(item.text_grade for item in items),
+            joint=codes(item.joint_grade for item in items),
+            categories=categories,
+            patterns=tuple(item.pattern for item in items),
+        )
+
+    def modality(self, name: str) -> IntArray:
+        """Return the gold codes of `image`, `text` or `joint`."""
+        codes: IntArray = getattr(self, name)
+        return codes
+
+
+# --- a policy applied to arrays ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionArrays:
+    """`Policy.decide` for N items at once: grade codes (-1 absent), flags, action codes."""
+
+    image: IntArray
+    text: IntArray
+    joint: IntArray
+    flagged: BoolArray  # (N, C)
+    action: IntArray  # 0 allow, 1 review, 2 block
+
+    def modality(self, name: str) -> IntArray:
+        """Return the predicted codes of `image`, `text` or `joint`."""
+        codes: IntArray = getattr(self, name)
+        return codes
+
+
+def grade_codes(scores: FloatArray, thresholds: GradeThresholds) -> IntArray:
+    """Apply the grade rule to (N, 3) scores; NaN rows (absent) give -1."""
+    unsafe = scores[:, 2] >= thresholds.unsafe
+    borderline = scores[:, 1] + scores[:, 2] >= thresholds.borderline
+    codes = np.where(unsafe, 2, np.where(borderline, 1, 0)).astype(np.int64)
+    codes[np.isnan(scores).any(axis=1)] = ABSENT
+    return codes
+
+
+def flag_categories(
+    categories: FloatArray, policy: Policy, default_threshold: float | None = None
+) -> BoolArray:
+    """Flag each category at its policy threshold (or `default_threshold` for those not overridden)."""
+    default = policy.category_threshold if default_threshold is None else default_threshold
+    thresholds = np.array([policy.categories.get(slug, default) for slug in CATEGORIES])
+    with np.errstate(invalid="ignore"):
+        flagged: BoolArray = np.nan_to_num(categories, nan=-1.0) >= thresholds
+    return flagged
+
+
+def escalation_levels(flagged: BoolArray, policy: Policy) -> IntArray:
+    """Return the strictest `category_actions` level among each item's flagged categories (0 if none)."""
+    levels = np.array([action_severity(policy.category_actions.get(slug, "allow")) for slug in CATEGORIES])
+    if flagged.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    result: IntArray = np.where(flagged, levels, 0).max(axis=1).astype(np.int64)
+    return result
+
+
+def _action_map(policy: Policy) -> IntArray:
+    return np.array(
+        [action_severity(policy.actions[g]) for g in ("safe", "borderline", "unsafe")], dtype=np.int64
+    )
+
+
+def decide_all(policy: Policy, scores: ScoreArrays) -> DecisionArrays:
+    """Apply `policy` to every item; matches `Policy.decide` item by item."""
+    image = grade_codes(scores.image, policy.image)
+    text = grade_codes(scores.text, policy.text)
+    joint = grade_codes(scores.joint, policy.joint)
+    joint[(image == 2) | (text == 2)] = 2  # any unimodal unsafe forces the joint grade to unsafe
+    flagged = flag_categories(scores.categories, policy)
+    action = np.maximum(_action_map(policy)[joint], escalation_levels(flagged, policy))
+    return DecisionArrays(image, text, joint, flagged, action)
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+def classification_metrics(gold: IntArray, predicted: IntArray) -> dict[str, Any]:
+    """3-class accuracy, per-class precision/recall/F1, macro F1 and the confusion matrix.
+
+    Only items with both a gold and a predicted grade count. Macro F1 averages the classes that
+    occur in the gold labels or the predictions (as scikit-learn does).
+    """
+    mask = (gold >= 0) & (predicted >= 0)
+    g, p = gold[mask], predicted[mask]
+    confusion = np.bincount(g * 3 + p, minlength=9).reshape(3, 3)  # rows gold, columns predicted
+    per_class: dict[str, dict[str, Any]] = {}
+    f1s: list[float] = []
+    for k, grade in enumerate(GRADES):
+        tp = int(confusion[k, k])
+        support, predicted_k = int(confusion[k].sum()), int(confusion[:, k].sum())
+        precision, recall = _ratio(tp, predicted_k), _ratio(tp, support)
+        f1 = 2 * tp / (support + predicted_k) if support + predicted_k else None
+        per_class[grade] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+        if f1 is not None:
+            f1s.append(f1)
+    return {
+        "n": int(mask.sum()),
+        "accuracy": _ratio(int(np.trace(confusion)), int(mask.sum())),
+        "macro_f1": float(np.mean(f1s)) if f1s else None,
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def macro_f1(gold: IntArray, predicted: IntArray) -> float:
+    """Return the 3-class macro F1 (0.0 when there is nothing to score)."""
+    value = classification_metrics(gold, predicted)["macro_f1"]
+    return 0.0 if value is None else float(value)
+
+
+def pattern_table(gold: GoldArrays, decisions: DecisionArrays) -> list[dict[str, Any]]:
+    """Count and accuracy per gold pattern: all 17 valid ones (zero counts too), then any invalid ones.
+
+    `joint_accuracy`: predicted joint grade = gold; `pattern_accuracy`: all three grades right.
+    """
+    labelled = np.array([p is not None for p in gold.patterns], dtype=bool)
+    joint_right = decisions.joint == gold.joint
+    all_right = joint_right & (decisions.image == gold.image) & (decisions.text == gold.text)
+    names = np.array([p or "" for p in gold.patterns])
+    seen = {p for p in gold.patterns if p is not None}
+    rows = []
+    for name in [*VALID_PATTERNS, *sorted(seen - set(VALID_PATTERNS))]:
+        mask = labelled & (names == name)
+        count = int(mask.sum())
+        rows.append(
+            {
+                "pattern": name,
+                "valid": name in VALID_PATTERNS,
+                "emergent": name in EMERGENT_PATTERNS,
+                "count": count,
+                "joint_accuracy": _ratio(int(joint_right[mask].sum()), count),
+                "pattern_accuracy": _ratio(int(all_right[mask].sum()), count),
+            }
+        )
+    return rows
+
+
+def category_table(gold: GoldArrays, decisions: DecisionArrays) -> list[dict[str, Any]]:
+    """Recall and precision of category flags per category.
+
+    A gold positive is an item labelled with the category whose gold joint grade is borderline or
+    unsafe (a safe item's category is only its topic, not a harm to flag).
+    """
+    harmful = (gold.joint >= 1)[:, None]
+    positives = gold.categories & harmful
+    rows = []
+    for c, slug in enumerate(CATEGORIES):
+        tp = int((positives[:, c] & decisions.flagged[:, c]).sum())
+        support, flagged = int(positives[:, c].sum()), int(decisions.flagged[:, c].sum())
+        rows.append(
+            {
+                "category": slug,
+                "code": CATEGORY_CODES[slug],
+                "support": support,
+                "flagged": flagged,
+                "true_positives": tp,
+                "recall": _ratio(tp, support),
+                "precision": _ratio(tp, flagged),
+            }
+        )
+    return rows
+
+
+def blocking_rates(gold_joint: IntArray, action: IntArray) -> tuple[float | None, float | None]:
+    """Return (over-block, under-block): gold-borderline items blocked, gold-unsafe items not blocked."""
+    blocked = action == 2
+    borderline, unsafe = gold_joint == 1, gold_joint == 2
+    return (
+        _ratio(int(blocked[borderline].sum()), int(borderline.sum())),
+        _ratio(int((~blocked[unsafe]).sum()), int(unsafe.sum())),
+    )
+
+
+def blocking_metrics(gold: GoldArrays, decisions: DecisionArrays) -> dict[str, Any]:
+    """Over-/under-blocking rates and the action taken per gold joint grade."""
+    over, under = blocking_rates(gold.joint, decisions.action)
+    by_gold = {
+        grade: {
+            action: int(((gold.joint == k) & (decisions.action == a)).sum())
+            for a, action in enumerate(ACTIONS)
+        }
+        for k, grade in enumerate(GRADES)
+    }
+    return {
+        "over_block_rate": over,
+        "under_block_rate": under,
+        "borderline_items": int((gold.joint == 1).sum()),
+        "unsafe_items": int((gold.joint == 2).sum()),
+        "actions_by_gold_joint_grade": by_gold,
+    }
+
+
+def emergent_metrics(gold: GoldArrays, decisions: DecisionArrays) -> dict[str, Any]:
+    """Recall on emergent (cross-modal) items, and how many joint errors had both unimodal grades right.
+
+    Emergent recall: share of gold-emergent items whose predicted joint grade is at least as severe
+    as the gold one (the harm that only the combination carries was caught).
+    """
+    emergent = np.array([p in EMERGENT_PATTERNS for p in gold.patterns], dtype=bool)
+    caught = decisions.joint >= gold.joint
+    exact = decisions.joint == gold.joint
+    joint_wrong = (decisions.joint != gold.joint) & (gold.joint >= 0)
+    unimodal_right = (
+        (gold.image >= 0) & (gold.text >= 0) & (decisions.image == gold.image) & (decisions.text == gold.text)
+    )
+    n_wrong = int(joint_wrong.sum())
+    return {
+        "emergent": {
+            "items": int(emergent.sum()),
+            "recall": _ratio(int((caught & emergent).sum()), int(emergent.sum())),
+            "exact_accuracy": _ratio(int((exact & emergent).sum()), int(emergent.sum())),
+        },
+        "joint_errors": {
+            "count": n_wrong,
+            "with_both_unimodal_right": int((joint_wrong & unimodal_right).sum()),
+            "share_with_both_unimodal_right": _ratio(int((joint_wrong & unimodal_right).sum()), n_wrong),
+        },
+    }
+
+
+def calibration(gold: IntArray, scores: FloatArray, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """Top-label expected calibration error (equal-width bins) and the reliability-diagram bins.
+
+    Uses the model's own argmax, not the policy: it measures the scores, which thresholds act on.
+    """
+    mask = (gold >= 0) & ~np.isnan(scores).any(axis=1)
+    probs, labels = scores[mask], gold[mask]
+    confidence = probs.max(axis=1) if len(probs) else np.zeros(0)
+    correct = (probs.argmax(axis=1) == labels) if len(probs) else np.zeros(0, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        in_bin = index == b
+        count = int(in_bin.sum())
+        mean_confidence = float(confidence[in_bin].mean()) if count else None
+        accuracy = float(correct[in_bin].mean()) if count else None
+        if count and mean_confidence is not None and accuracy is not None:
+            ece += count / len(confidence) * abs(accuracy - mean_confidence)
+        rows.append(
+            {
+                "lower": float(edges[b]),
+                "upper": float(edges[b + 1]),
+                "count": count,
+                "confidence": mean_confidence,
+                "accuracy": accuracy,
+            }
+        )
+    return {"n": int(mask.sum()), "ece": ece if len(confidence) else None, "bins": rows}
+
+
+# --- threshold sweep -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One grid point: joint thresholds (and category threshold), and what they give on the data."""
+
+    joint_unsafe: float
+    joint_borderline: float
+    category: float
+    over_block: float  # NaN when there are no gold-borderline items
+    under_block: float  # NaN when there are no gold-unsafe items
+    joint_macro_f1: float
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Return the point as JSON-ready data (NaN → None)."""
+        return {k: _finite(v) for k, v in self.__dict__.items()}
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _nan_ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def sweep(
+    gold: GoldArrays,
+    scores: ScoreArrays,
+    policy: Policy,
+    unsafe_grid: Sequence[float] = DEFAULT_UNSAFE_GRID,
+    borderline_grid: Sequence[float] = DEFAULT_BORDERLINE_GRID,
+    category_grid: Sequence[float] | None = None,
+) -> list[SweepPoint]:
+    """Evaluate `policy` with its joint thresholds (and, if given, `categories.default`) on a grid.
+
+    Every other knob of the policy stays as it is: unimodal thresholds, per-category overrides,
+    actions and category actions. The policy's own values are always on the grid.
+    """
+    unsafe_values = sorted({*unsafe_grid, policy.joint.unsafe})
+    borderline_values = sorted({*borderline_grid, policy.joint.borderline})
+    category_values = (
+        sorted({*category_grid, policy.category_threshold})
+        if category_grid is not None
+        else [policy.category_threshold]
+    )
+    forced = (grade_codes(scores.image, policy.image) == 2) | (grade_codes(scores.text, policy.text) == 2)
+    p_unsafe = np.nan_to_num(scores.joint[:, 2], nan=-1.0)
+    p_harm = np.nan_to_num(scores.joint[:, 1] + scores.joint[:, 2], nan=-1.0)
+    action_map = _action_map(policy)
+    borderline_gold, unsafe_gold = gold.joint == 1, gold.joint == 2
+    n_borderline, n_unsafe = int(borderline_gold.sum()), int(unsafe_gold.sum())
+    labelled = gold.joint >= 0
+    points = []
+    for category in category_values:
+        escalation = escalation_levels(flag_categories(scores.categories, policy, category), policy)
+        for borderline in borderline_values:
+            harm = p_harm >= borderline
+            for unsafe in unsafe_values:
+                joint = np.where(forced | (p_unsafe >= unsafe), 2, np.where(harm, 1, 0))
+                blocked = np.maximum(action_map[joint], escalation) == 2
+                confusion = np.bincount(gold.joint[labelled] * 3 + joint[labelled], minlength=9).reshape(3, 3)
+                points.append(
+                    SweepPoint(
+                        joint_unsafe=float(unsafe),
+                        joint_borderline=float(borderline),
+                        category=float(category),
+                        over_block=_nan_ratio(int(blocked[borderline_gold].sum()), n_borderline),
+                        under_block=_nan_ratio(int((~blocked[unsafe_gold]).sum()), n_unsafe),
+                        joint_macro_f1=_confusion_macro_f1(confusion),
+                    )
+                )
+    return points
+
+
+def _confusion_macro_f1(confusion: IntArray) -> float:
+    f1s = []
+    for k in range(3):
+        denominator = int(confusion[k].sum() + confusion[:, k].sum())
+        if denominator:
+            f1s.append(2 * int(confusion[k, k]) / denominator)
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+def sweep_json(points: Sequence[SweepPoint], policy: Policy) -> dict[str, Any]:
+    """Return the sweep as columns plus the point of `policy` itself (the marked one on the curve)."""
+    columns: dict[str, list[float | None]] = {name: [] for name in SweepPoint.__dataclass_fields__}
+    for point in points:
+        for name, value in point.as_dict().items():
+            columns[name].append(value)
+    current = next(
+        (
+            p
+            for p in points
+            if p.joint_unsafe == policy.joint.unsafe
+            and p.joint_borderline == policy.joint.borderline
+            and p.category == policy.category_threshold
+        ),
+        None,
+    )
+    return {"points": columns, "current": current.as_dict() if current else None}
+
+
+# --- the whole report ----------------------------------------------------------------------------
+
+
+def compute_metrics(
+    items: Sequence[LabelledItem],
+    scores: Sequence[ModelScores],
+    policy: Policy,
+    *,
+    with_sweep: bool = True,
+    unsafe_grid: Sequence[float] = DEFAULT_UNSAFE_GRID,
+    borderline_grid: Sequence[float] = DEFAULT_BORDERLINE_GRID,
+    category_grid: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Compute every metric of the report (JSON-ready) from gold labels, model scores and a policy.
+
+    This is also the body of the HTTP dry run (`POST /v1/policies/{name}/evaluate`).
+    """
+    if len(items) != len(scores):
+        raise ValueError(f"{len(items)} items but {len(scores)} scores")
+    gold = GoldArrays.from_items(items)
+    arrays = ScoreArrays.from_scores(scores)
+    decisions = decide_all(policy, arrays)
+    metrics: dict[str, Any] = {
+        "policy": {"name": policy.name, "version": policy.version, **policy.model_dump(mode="json")},
+        "items": len(items),
+        "modalities": {
+            m: classification_metrics(gold.modality(m), decisions.modality(m)) for m in MODALITIES
+        },
+        "patterns": pattern_table(gold, decisions),
+        "items_without_pattern": sum(p is None for p in gold.patterns),
+        "categories": category_table(gold, decisions),
+        "blocking": blocking_metrics(gold, decisions),
+        **emergent_metrics(gold, decisions),
+        "calibration": {m: calibration(gold.modality(m), arrays.modality(m)) for m in MODALITIES},
+    }
+    if with_sweep:
+        points = sweep(gold, arrays, policy, unsafe_grid, borderline_grid, category_grid)
+        metrics["sweep"] = sweep_json(points, policy)
+    return metrics
+
+
+DRY_RUN_UNSAFE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 41))
+DRY_RUN_BORDERLINE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 11))
+
+
+def dry_run_metrics(
+    items: Sequence[LabelledItem], scores: Sequence[ModelScores], policy: Policy
+) -> dict[str, Any]:
+    """Return the report's metrics for `POST /v1/policies/{name}/evaluate`, with a coarser sweep."""
+    return compute_metrics(
+        items, scores, policy, unsafe_grid=DRY_RUN_UNSAFE_GRID, borderline_grid=DRY_RUN_BORDERLINE_GRID
+    )
+
+
+def score_items(
+    items: Sequence[LabelledItem], scorer: Scorer, *, batch_size: int = 32, progress: bool = True
+) -> tuple[list[LabelledItem], list[ModelScores], list[str]]:
+    """Score items batch by batch with a progress bar; return the scored items, their scores, and errors."""
+    from tqdm import tqdm
+
+    kept: list[LabelledItem] = []
+    kept_scores: list[ModelScores] = []
+    errors: list[str] = []
+    with tqdm(total=len(items), desc="scoring", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            results = scorer.score(batch)
+            if len(results) != len(batch):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(batch)} items")
+            for item, result in zip(batch, results, strict=True):
+                if isinstance(result, ItemError):
+                    errors.append(f"{item.id}: {result.message}")
+                else:
+                    kept.append(item)
+                    kept_scores.append(result)
+            bar.update(len(batch))
+    return kept, kept_scores, errors
+
+
+def run_eval(
+    data: LabelledData,
+    scorer: Scorer,
+    policy: Policy,
+    out_dir: Path,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+    category_grid: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Score the data, measure `policy` on it, write report.json, report.html and plots to `out_dir`."""
+    from service.evaluation.report import write_report
+
+    items, scores, errors = score_items(data.items, scorer, batch_size=batch_size, progress=progress)
+    report = compute_metrics(items, scores, policy, category_grid=category_grid)
+    report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
+    report["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    write_report(report, out_dir)
+    return report

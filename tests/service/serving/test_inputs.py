@@ -1,0 +1,113 @@
+"""Decoding, resizing, limits and tokenization of request content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from service.errors import ImageTooLarge, InvalidImage, MissingInput, TextTooLong, UnsupportedImageFormat
+from service.serving.bundle import Bundle
+from service.serving.inputs import ALLOWED_FORMATS, Preprocessor, TextEncoder, decode_image
+from service.settings import Settings
+from tests.service.bundle import MAX_TOKENS
+from tests.service.images import encode, png_bomb, solid, truncated_jpeg
+
+SIZE = 32
+
+
+@pytest.mark.parametrize("fmt", ALLOWED_FORMATS)
+def test_every_supported_format_decodes_to_uint8_hwc(fmt: str) -> None:
+    pixels = decode_image(solid(200, fmt), SIZE, 10_000_000)
+    assert pixels.shape == (SIZE, SIZE, 3) and pixels.dtype == np.uint8
+    assert abs(float(pixels.mean()) - 200) < 3
+
+
+def test_gif_uses_the_first_frame() -> None:
+    frames = [Image.new("RGB", (20, 20), (v, v, v)) for v in (255, 0)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert decode_image(data, SIZE, 10_000_000).mean() > 250
+
+
+def test_a_camera_jpeg_with_more_pictures_mpo_decodes_its_first() -> None:
+    frames = [Image.new("RGB", (640, 480), (v, v, v)) for v in (230, 10)]
+    data = encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
+    assert data[:3] == b"\xff\xd8\xff"  # a JPEG to anyone who reads it as one (phones write these)
+    assert decode_image(data, SIZE, 10_000_000).mean() > 220
+
+
+def test_alpha_and_greyscale_become_rgb() -> None:
+    for image in (Image.new("RGBA", (10, 10), (10, 20, 30, 0)), Image.new("L", (10, 10), 77)):
+        assert decode_image(encode(image, "PNG"), SIZE, 10_000_000).shape == (SIZE, SIZE, 3)
+
+
+def test_exif_orientation_is_applied() -> None:
+    image = Image.new("RGB", (60, 20), (0, 0, 0))
+    image.paste((255, 255, 255), (0, 0, 30, 20))  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display: the white half ends up on top
+    pixels = decode_image(encode(image, "JPEG", exif=exif, quality=95), SIZE, 10_000_000)
+    assert pixels[: SIZE // 2].mean() > 200 and pixels[SIZE // 2 :].mean() < 50
+
+
+@pytest.mark.parametrize("name", ["corrupt_exif_struct_error.jpg", "corrupt_exif_type_error.jpg"])
+def test_a_corrupt_exif_block_keeps_the_pixels_as_stored(name: str) -> None:
+    # Found by fuzzing: Pillow's EXIF parser raised struct.error / TypeError, answered as a 500.
+    data = (Path(__file__).parents[2] / "fixtures" / name).read_bytes()
+    pixels = decode_image(data, SIZE, 10_000_000)
+    with Image.open(Path(__file__).parents[2] / "fixtures" / name) as stored:
+        expected = np.asarray(stored.convert("RGB").resize((SIZE, SIZE), Image.Resampling.BICUBIC))
+    assert pixels.shape == (SIZE, SIZE, 3) and np.abs(pixels.astype(int) - expected).mean() < 2
+
+
+def test_large_jpeg_is_drafted_and_resized() -> None:
+    pixels = decode_image(solid(128, "JPEG", (3000, 2000)), SIZE, 10_000_000)
+    assert pixels.shape == (SIZE, SIZE, 3)
+
+
+def test_unsupported_format_and_non_images_are_415_errors() -> None:
+    with pytest.raises(UnsupportedImageFormat):
+        decode_image(solid(10, "TIFF"), SIZE, 10_000_000)
+    with pytest.raises(UnsupportedImageFormat):
+        decode_image(b"this is plain text, not an image", SIZE, 10_000_000)
+
+
+def test_truncated_and_empty_images_are_invalid() -> None:
+    with pytest.raises(InvalidImage):
+        decode_image(truncated_jpeg(), SIZE, 10_000_000)
+    with pytest.raises(InvalidImage):
+        decode_image(b"", SIZE, 10_000_000)
+
+
+def test_decompression_bombs_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    with pytest.raises(ImageTooLarge):
+        decode_image(png_bomb(), SIZE, 1_000_000)  # far over: Pillow's own DecompressionBombError
+    with pytest.raises(ImageTooLarge):
+        decode_image(png_bomb(1100, 1000), SIZE, 1_000_000)  # just over: our check / Pillow's warning
+
+
+def test_text_encoder_truncates_and_reports_it(test_bundle: Path) -> None:
+    encoder = TextEncoder(test_bundle / "tokenizer.json", MAX_TOKENS)
+    ids, truncated = encoder.encode("hello world")
+    assert not truncated and ids[0] == 2 and ids[-1] == 3 and ids.dtype == np.int64
+    ids, truncated = encoder.encode("hello " * 100)
+    assert truncated and len(ids) == MAX_TOKENS and ids[-1] == 3
+    assert encoder.absent_ids().tolist() == [2, 3]
+
+
+def test_preprocessor_limits_and_absent_modalities(test_bundle: Path) -> None:
+    settings = Settings(model_dir=test_bundle, max_text_chars=100)
+    prep = Preprocessor(Bundle.load(test_bundle), settings)
+    item = prep.prepare(None, "hello")
+    assert item.pixels is None and item.input_ids is not None and len(item.content_sha256) == 16
+    item = prep.prepare(solid(0), None)
+    assert item.input_ids is None and item.pixels is not None
+    for blank in ("", " \n\t "):  # a blank text is no text, as an empty one
+        with pytest.raises(MissingInput):
+            prep.prepare(None, blank)
+    assert prep.prepare(solid(0), "   ").input_ids is None
+    with pytest.raises(TextTooLong):
+        prep.prepare(None, "x" * 101)
