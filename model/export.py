@@ -33,13 +33,11 @@ from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
 from service.serving.batching import collate
-from service.serving.bundle import file_sha256  # the same check the service runs at load
+from service.serving.bundle import INPUT_NAMES, OUTPUT_NAMES, Manifest, file_sha256  # the service's own
 from service.serving.engine import Batch
 from service.serving.inputs import PreparedItem, TextEncoder
 from service.taxonomy import CATEGORIES, GRADES
 
-INPUTS = ("pixels", "input_ids", "attention_mask", "present")
-OUTPUTS = ("image_scores", "text_scores", "joint_scores", "category_scores")
 OPSET = 17
 
 
@@ -55,7 +53,7 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
         "input_ids": {0: "batch", 1: "seq"},
         "attention_mask": {0: "batch", 1: "seq"},
     }
-    dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUTS}
+    dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUT_NAMES}
     with warnings.catch_warnings():
         # the tracer warns about Python-side shape arithmetic it folds; the parity tests are the check
         warnings.simplefilter("ignore")
@@ -67,8 +65,8 @@ def _trace(model: SafetyModel, args: tuple[torch.Tensor, ...], path: Path, dynam
         ScoringModel(model).eval(),
         args,
         str(path),
-        input_names=list(INPUTS),
-        output_names=list(OUTPUTS),
+        input_names=list(INPUT_NAMES),
+        output_names=list(OUTPUT_NAMES),
         dynamic_axes=dynamic,
         opset_version=OPSET,
         dynamo=False,
@@ -134,7 +132,7 @@ def onnx_predict(
     """Run an exported graph over samples, fed exactly as the service feeds it; return per-head scores."""
     parts: list[list[np.ndarray]] = [[], [], [], []]
     for feeds in batched_feeds(samples, pixels, text_encoder, batch):
-        for part, out in zip(parts, session.run(list(OUTPUTS), feeds), strict=True):
+        for part, out in zip(parts, session.run(list(OUTPUT_NAMES), feeds), strict=True):
             part.append(out.astype(np.float32))
     keys = ("image", "text", "joint", "categories")
     return {k: np.concatenate(p) for k, p in zip(keys, parts, strict=True)}
@@ -277,7 +275,7 @@ def export(
             "attention_mask": {"dtype": "int64", "shape": ["batch", "seq"]},
             "present": {"dtype": "float32", "shape": ["batch", 2]},
         },
-        "outputs": list(OUTPUTS),
+        "outputs": list(OUTPUT_NAMES),
         "image": {
             "size": cfg.image_size,
             "mean": list(cfg.image_mean),
@@ -304,6 +302,7 @@ def export(
         | ({"added_to_train": _shown(train_cfg.add)} if train_cfg.add else {}),
         "metrics": metrics,
     }
+    Manifest.model_validate(manifest)  # what the service will read back; a bad manifest is never written
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(build, ignore_errors=True)

@@ -24,7 +24,7 @@ from service.metrics import Metrics
 from service.policy.store import load_policies
 from service.serving.batching import Batcher
 from service.serving.bundle import Bundle
-from service.serving.engine import Engine, OnnxEngine
+from service.serving.engine import Engine, OnnxEngine, batch_buckets
 from service.serving.inputs import Preprocessor, configure_pillow
 from service.settings import Settings
 
@@ -128,7 +128,7 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
 
 async def _warm(state: ServiceState) -> None:
     """Run the batch sizes the batcher will use, then mark the service ready."""
-    sizes = sorted({1, state.settings.max_batch_size} | _powers_of_two(state.settings.max_batch_size))
+    sizes = list(batch_buckets(state.settings.max_batch_size))
     try:
         if state.settings.warmup:
             await asyncio.to_thread(state.engine.warmup, sizes)
@@ -139,10 +139,6 @@ async def _warm(state: ServiceState) -> None:
     state.ready = True
     state.metrics.ready.set(1)
     log.info("ready", extra={"warmup_batch_sizes": sizes if state.settings.warmup else []})
-
-
-def _powers_of_two(limit: int) -> set[int]:
-    return {1 << i for i in range(limit.bit_length()) if 1 << i <= limit}
 
 
 # The error table: every exception becomes `{"error": {"code", "message"}}` with the status from

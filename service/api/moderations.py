@@ -7,7 +7,6 @@ See docs/openai-compatibility.md.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.payloads import RawItem, decode_base64
+from service.api.payloads import RawItem, data_url_prefix, decode_base64
 from service.api.schemas import ClassifyResponse
 from service.errors import InvalidDataUrl, MissingInput, RemoteImageUrlRefused, TooManyImages, TooManyItems
 
@@ -41,7 +40,7 @@ OPENAI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "violence/graphic": ("gore", "animal_violence"),
 }
 
-_DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,", re.IGNORECASE)
+_DATA_URL = data_url_prefix("image")  # OpenAI's image_url is an image
 
 
 class TextPart(BaseModel):

@@ -28,7 +28,13 @@ from service.errors import (
 )
 from service.evaluation.labelled_data import MAX_DRY_RUN_ITEMS, DryRunRequest
 
-_DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
+
+def data_url_prefix(media_type: str = r"[\w.+-]+") -> re.Pattern[str]:
+    """Match the `data:<type>/<subtype>;base64,` prefix of a data URL whose type matches `media_type`."""
+    return re.compile(rf"^data:{media_type}/[\w.+-]+;base64,", re.IGNORECASE)
+
+
+_DATA_URL = data_url_prefix()  # `image` fields take any media type: the bytes decide the format
 # JSON bodies from this size up are parsed, validated and base64-decoded in a worker thread: the largest
 # allowed body (16 MiB) takes tens of milliseconds, which would stall every request on the event loop,
 # while a typical one (tens of KB) parses faster than a thread hop.

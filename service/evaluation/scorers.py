@@ -95,32 +95,17 @@ class ScoringError(RuntimeError):
     """A whole batch could not be scored (server unreachable, bad response)."""
 
 
-def _triple(value: Any) -> tuple[float, float, float] | None:
-    """Read {safe, borderline, unsafe} (or a 3-list) as a tuple; None for an absent modality."""
-    if value is None:
+def _triple(modality: Any) -> tuple[float, float, float] | None:
+    """Read a modality's `{grade, scores: {safe, borderline, unsafe}}`; None for an absent one."""
+    if modality is None:
         return None
-    if isinstance(value, Mapping):
-        if "scores" in value:
-            return _triple(value["scores"])
-        return float(value["safe"]), float(value["borderline"]), float(value["unsafe"])
-    safe, borderline, unsafe = (float(v) for v in value)
-    return safe, borderline, unsafe
+    scores = modality["scores"]
+    return float(scores["safe"]), float(scores["borderline"]), float(scores["unsafe"])
 
 
-def _categories(value: Any) -> dict[str, float]:
-    """Read categories as a list of {slug|name, score} or a dict slug → score | {score, flagged}."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {
-            str(slug): float(entry["score"] if isinstance(entry, Mapping) else entry)
-            for slug, entry in value.items()
-        }
-    result = {}
-    for entry in value:
-        slug = entry.get("slug") or entry.get("name") or entry.get("category")
-        result[str(slug)] = float(entry["score"])
-    return result
+def _categories(categories: Mapping[str, Any]) -> dict[str, float]:
+    """Read `categories` (slug → {score, flagged}) as slug → score."""
+    return {str(slug): float(entry["score"]) for slug, entry in categories.items()}
 
 
 def parse_classify_result(result: Mapping[str, Any]) -> ModelScores | ItemError:
@@ -138,7 +123,7 @@ def parse_classify_result(result: Mapping[str, Any]) -> ModelScores | ItemError:
             image=_triple(modalities.get("image")),
             text=_triple(modalities.get("text")),
             joint=joint,
-            categories=_categories(result.get("categories")),
+            categories=_categories(result.get("categories") or {}),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         return ItemError(f"unreadable response item: {e!r}")
@@ -211,7 +196,7 @@ class HttpScorer:
                 f"{self.url}/v1/classify/batch answered {response.status_code}: {response.text[:500]}"
             )
         body = response.json()
-        results = body.get("results", body.get("items")) if isinstance(body, Mapping) else body
+        results = body.get("results") if isinstance(body, Mapping) else None
         if not isinstance(results, list) or len(results) != len(items):
             raise ScoringError(f"expected {len(items)} results from {self.url}, got {type(results).__name__}")
         return [
@@ -231,11 +216,8 @@ class HttpScorer:
             body = self._client.get(f"{self.url}/v1/models").json()
         except (httpx.HTTPError, ValueError):
             return None
-        candidates = [body, *(body.get("models", []) if isinstance(body, Mapping) else [])]
-        candidates += [c.get("manifest") for c in list(candidates) if isinstance(c, Mapping)]
-        for candidate in candidates:
-            if isinstance(candidate, Mapping) and isinstance(candidate.get("thresholds"), Mapping):
-                return dict(candidate["thresholds"])
+        if isinstance(body, Mapping) and isinstance(body.get("thresholds"), Mapping):
+            return dict(body["thresholds"])
         return None
 
     def close(self) -> None:

@@ -57,13 +57,7 @@ def test_http_scorer_posts_batches_and_reads_results() -> None:
     assert results[2] == ItemError("not an image")
 
 
-def test_category_list_shapes() -> None:
-    result = {
-        "modalities": {"joint": {"scores": [0.1, 0.2, 0.7]}},
-        "categories": [{"slug": "gore", "score": 0.9, "flagged": True}, {"name": "weapons", "score": 0.1}],
-    }
-    parsed = parse_classify_result(result)
-    assert parsed == ModelScores(None, None, (0.1, 0.2, 0.7), {"gore": 0.9, "weapons": 0.1})
+def test_a_result_without_joint_scores_is_an_item_error() -> None:
     assert isinstance(parse_classify_result({"modalities": {}}), ItemError)
 
 
