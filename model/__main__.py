@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("corpus", help="render scenes and show corpus statistics", add_help=False)
+    sub.add_parser("datasets", help="check, download and list the public datasets", add_help=False)
     _train_args(sub.add_parser("train", help="train on the default corpus or a labelled file"))
     _export_args(sub.add_parser("export", help="export a checkpoint to ONNX + manifest.json"), True)
     thresholds = sub.add_parser("thresholds", help="choose a checkpoint's default thresholds again")
@@ -165,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         from model.corpus.cli import main as corpus_main
 
         return corpus_main(argv[1:])
+    if argv[:1] == ["datasets"]:
+        from model.datasets.cli import main as datasets_main
+
+        return datasets_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command in ("train", "build"):
         _check_train_args(parser, args)
