@@ -50,14 +50,6 @@ def glyph_names() -> tuple[str, ...]:
     return tuple(g["name"] for g in vocabulary()["glyphs"])
 
 
-def glyph_info(name: str) -> dict[str, object]:
-    """Return the vocabulary entry of one glyph."""
-    for entry in vocabulary()["glyphs"]:
-        if entry["name"] == name:
-            return dict(entry)
-    raise KeyError(f"unknown glyph {name!r}")
-
-
 def _emoji_text(codepoints: list[str]) -> str:
     return "".join(chr(int(cp.removeprefix("U+"), 16)) for cp in codepoints)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from functools import cache
@@ -15,7 +16,7 @@ from model.corpus.build import SPLITS, Example, build_corpus, check_example, cor
 from model.corpus.cli import main as corpus_cli
 from model.corpus.glyphs import GLYPH_DIR, glyph_names, load_glyph
 from model.corpus.scenes import Scene, image_grade, render_scene
-from model.corpus.texts import INTENTS
+from model.corpus.texts import INTENT_DIR, INTENTS, IntentFileError, load_intent_file, load_intents
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "handwritten_pairs.jsonl"
@@ -86,6 +87,94 @@ def test_no_scene_seed_in_two_splits() -> None:
         if example.scene is not None:
             splits_of.setdefault(example.scene.seed, set()).add(example.split)
     assert all(len(s) == 1 for s in splits_of.values())
+
+
+def corpus_digest(examples: tuple[Example, ...]) -> str:
+    """Return the sha256 of every field of every example, in order (one JSON line per example)."""
+    digest = hashlib.sha256()
+    for e in examples:
+        scene = None if e.scene is None else [list(e.scene.glyphs), e.scene.seed]
+        fields: list[object] = [e.uid, e.split, e.family, e.intent, e.text, e.image_grade, e.text_grade]
+        fields += [e.joint_grade, list(e.categories), scene]
+        digest.update(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def test_intent_files_reproduce_the_corpus_of_the_python_templates() -> None:
+    # Computed from the Python-literal templates (texts.py + phrasings.py) before they moved to
+    # model/corpus/intents/*.yaml: the same corpus, so the shipped model need not change.
+    assert corpus_digest(corpus()) == "959152e616ca4399e3797ed4a864c24fc192ddd70da3b129ddfe5c5a4ebebe2c"
+
+
+def test_every_intent_file_loads_and_the_files_hold_every_intent() -> None:
+    loaded = [intent for path in sorted(INTENT_DIR.glob("*.yaml")) for intent in load_intent_file(path)]
+    assert tuple(loaded) == INTENTS == load_intents()
+
+
+GOOD_INTENT = """\
+- name: good_one
+  grade: safe
+  clauses:
+    - when: [PETS | horse, WEAPONS - water_pistol]
+      grade: unsafe
+      categories: [animal_violence]
+  families:
+    ask:
+      - where can I buy {this}?
+"""
+ONE_FAMILY = "  families:\n    ask:\n      - hello {this}\n"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("  grade: risky\n", "'bad_one': text-alone reading: unknown grade 'risky'"),
+        ("  grade: borderline\n", "'bad_one': text-alone reading: borderline reading with"),
+        ("  grade: safe\n  colour: red\n", "'bad_one': an intent: unknown field 'colour'"),
+        (
+            "  grade: safe\n  clauses: [{when: [PETS | unicorn], grade: unsafe, categories: [fraud]}]\n",
+            "'bad_one': clause 1: when: 'PETS | unicorn': 'unicorn' is neither a role",
+        ),
+        (
+            "  grade: safe\n  clauses: [{when: [PETS], grade: unsafe, categories: [rudeness]}]\n",
+            "'bad_one': clause 1: unknown categories ['rudeness']",
+        ),
+        ("  grade: safe\n  decoys: [dog]\n", "'bad_one': decoys: a glyph group is a string"),
+        ("  grade: safe\n  weight: -1\n", "'bad_one': weight must be a positive number"),
+        ("  grade: safe\n  families: {shout: ['hey {this}']}\n", "'bad_one': family 'shout': the style"),
+        ("  grade: safe\n  families: {ask: ['where is {thing}']}\n", "unknown slot {thing}"),
+        ("  grade: safe\n  families: {ask: []}\n", "'bad_one': family 'ask' is empty"),
+        (
+            "  grade: safe\n" + ONE_FAMILY + "    ask:\n      - bye {this}\n",
+            "line 15: not valid YAML: key 'ask'",
+        ),
+        ("  grade: safe\n  decoys: PETS -\n", "'bad_one': decoys: 'PETS -': a name is missing"),
+    ],
+)
+def test_a_bad_intent_file_is_one_error_naming_the_file_and_the_intent(
+    bad: str, message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "2_bad.yaml"
+    families = "" if "families" in bad else ONE_FAMILY
+    path.write_text(GOOD_INTENT + "- name: bad_one\n" + bad + families, encoding="utf-8")
+    with pytest.raises(IntentFileError) as error:
+        load_intents(tmp_path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
+
+
+def test_intent_files_refuse_a_name_twice_and_what_is_not_a_list(tmp_path: Path) -> None:
+    (tmp_path / "1_a.yaml").write_text(GOOD_INTENT, encoding="utf-8")
+    assert [i.name for i in load_intents(tmp_path)] == ["good_one"]
+    (clause,) = load_intents(tmp_path)[0].clauses
+    assert clause.name == "cat+axe" and "water_pistol" not in clause.needs[1]
+    (tmp_path / "2_b.yaml").write_text(GOOD_INTENT, encoding="utf-8")
+    with pytest.raises(IntentFileError, match="2_b.yaml: intent 'good_one': the name is taken in 1_a"):
+        load_intents(tmp_path)
+    (tmp_path / "2_b.yaml").write_text("name: good_one\n", encoding="utf-8")
+    with pytest.raises(IntentFileError, match="2_b.yaml: expected a list of intents"):
+        load_intents(tmp_path)
+    with pytest.raises(IntentFileError, match="no intent files"):
+        load_intents(tmp_path / "empty")
 
 
 def test_intents_and_families_counts() -> None:
@@ -190,6 +279,7 @@ def test_vocabulary_categories_match_the_taxonomy() -> None:
     assert shipped == CATEGORY_TABLE
 
 
+@pytest.mark.slow
 def test_cli_coverage_sets_texts_beside_the_test_split(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
