@@ -162,9 +162,9 @@ def fixture_scores(
     return scores
 
 
-FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
-HANDWRITTEN = FIXTURES / "handwritten_pairs.jsonl"
-IDENTITY_PROBES = FIXTURES / "identity_probes.jsonl"
+DATA = Path(__file__).parent / "data"  # hand-written pairs and probes: sealed sets, not code
+HANDWRITTEN = DATA / "handwritten_pairs.jsonl"
+IDENTITY_PROBES = DATA / "identity_probes.jsonl"
 
 
 def _shown(path: str) -> str:

@@ -19,7 +19,7 @@ from model.corpus.scenes import Scene, image_grade, render_scene
 from model.corpus.texts import INTENT_DIR, INTENTS, IntentFileError, load_intent_file, load_intents
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "handwritten_pairs.jsonl"
+FIXTURE = Path(__file__).parents[2] / "model" / "data" / "handwritten_pairs.jsonl"
 
 
 @cache
