@@ -25,9 +25,8 @@ from service.api.schemas import (
     Timings,
 )
 from service.errors import QueueFull, reply_for
-from service.evaluation.scorers import item_model_scores
 from service.policy.rules import Decision, Grade, Policy, shadow_disagreement
-from service.serving.batching import Scored, Triple
+from service.serving.batching import Scored
 from service.serving.inputs import PreparedItem
 from service.taxonomy import is_emergent, pattern
 
@@ -157,7 +156,7 @@ def _item_error(item_id: str | None, exc: Exception) -> BatchItemError:
     )
 
 
-def _modality(grade: Grade | None, scores: Triple | None) -> ModalityResult | None:
+def _modality(grade: Grade | None, scores: tuple[float, float, float] | None) -> ModalityResult | None:
     if grade is None or scores is None:
         return None
     return ModalityResult(
@@ -169,8 +168,7 @@ def _respond(
     state: ServiceState, raw: RawItem, item: PreparedItem, scored: Scored, policy: Policy, started: float
 ) -> ClassifyResponse:
     manifest = state.bundle.manifest
-    row = scored.scores
-    model_scores = item_model_scores(item, row, manifest.categories)
+    model_scores = scored.scores
     decision = policy.decide(model_scores)
     item_pattern: str | None = None
     emergent = False
@@ -187,7 +185,9 @@ def _respond(
             text=_modality(decision.text_grade, model_scores.text),
             joint=ModalityResult(
                 grade=decision.joint_grade,
-                scores=GradeScores(safe=row.joint[0], borderline=row.joint[1], unsafe=row.joint[2]),
+                scores=GradeScores(
+                    safe=model_scores.joint[0], borderline=model_scores.joint[1], unsafe=model_scores.joint[2]
+                ),
             ),
         ),
         pattern=item_pattern,

@@ -12,7 +12,6 @@ from service.errors import reply_for
 from service.evaluation.labelled_data import DryRunRequest, LabelError, LabelledItem
 from service.evaluation.metrics import dry_run_metrics
 from service.evaluation.report import json_safe
-from service.evaluation.scorers import item_model_scores
 from service.policy.rules import ModelScores
 from service.serving.inputs import PreparedItem
 
@@ -43,7 +42,6 @@ async def dry_run(state: ServiceState, policy_name: str, request: DryRunRequest)
     chunk = min(settings.max_batch_size * settings.inference_workers, settings.queue_size)
     items: list[LabelledItem] = []
     scores: list[ModelScores] = []
-    categories = state.bundle.manifest.categories
     for start in range(0, len(raws), chunk):
         usable: list[tuple[LabelledItem, PreparedItem]] = []
         part = labelled[start : start + chunk]
@@ -53,12 +51,12 @@ async def dry_run(state: ServiceState, policy_name: str, request: DryRunRequest)
             else:
                 usable.append((item, prepared))
         scored = await score_prepared(state, [p for _, p in usable], settings.request_timeout_ms / 1000)
-        for (item, prepared), result in zip(usable, scored, strict=True):
+        for (item, _), result in zip(usable, scored, strict=True):
             if isinstance(result, Exception):
                 errors.append(f"{item.id}: {reply_for(result).message}")
             else:
                 items.append(item)
-                scores.append(item_model_scores(prepared, result.scores, categories))
+                scores.append(result.scores)
 
     metrics = await asyncio.to_thread(dry_run_metrics, items, scores, policy)
     metrics["data"] = {

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from service.errors import ServiceError
 from service.policy.rules import ModelScores
-from service.serving.batching import ItemScores, collate, split
+from service.serving.batching import collate, split
 from service.serving.bundle import Bundle
 from service.serving.engine import Engine, EngineInfo, OnnxEngine
 from service.serving.inputs import PreparedItem, Preprocessor, configure_pillow
@@ -38,16 +38,6 @@ class Scorer(Protocol):
         ...
 
 
-def item_model_scores(item: PreparedItem, row: ItemScores, categories: Sequence[str]) -> ModelScores:
-    """Return one item's model scores; a modality the item lacks is None (the graph scores it anyway)."""
-    return ModelScores(
-        image=row.image if item.pixels is not None else None,
-        text=row.text if item.input_ids is not None else None,
-        joint=row.joint,
-        categories=dict(zip(categories, row.categories, strict=True)),
-    )
-
-
 class EngineScorer:
     """Scores items in-process with the server's own bundle, engine and input code (no HTTP)."""
 
@@ -56,7 +46,6 @@ class EngineScorer:
         self._engine = engine if engine is not None else OnnxEngine.load(bundle, settings)
         self._preprocessor = Preprocessor(bundle, settings)
         self._absent_ids = self._preprocessor.text.absent_ids()
-        self._categories = bundle.manifest.categories
         self._pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
 
     @property
@@ -73,9 +62,8 @@ class EngineScorer:
         ]
         if usable:
             batch = collate([p for _, p in usable], self._preprocessor.image_size, self._absent_ids)
-            rows = split(self._engine.run(batch), len(usable))
-            for (index, item), row in zip(usable, rows, strict=True):
-                results[index] = item_model_scores(item, row, self._categories)
+            for (index, _), scores in zip(usable, split(self._engine.run(batch), batch), strict=True):
+                results[index] = scores
         return results
 
     def _prepare(self, item: LabelledItem) -> PreparedItem | ItemError:

@@ -20,29 +20,19 @@ import numpy as np
 import numpy.typing as npt
 
 from service.errors import DeadlineExceeded, InferenceFailed, QueueFull, ShuttingDown
+from service.policy.rules import ModelScores
 from service.serving.engine import Batch, BatchScores, Engine
 from service.serving.inputs import PreparedItem
+from service.taxonomy import CATEGORIES
 
 log = logging.getLogger(__name__)
-
-Triple = tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class ItemScores:
-    """One item's rows of the model outputs."""
-
-    image: Triple
-    text: Triple
-    joint: Triple
-    categories: tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class Scored:
     """An item's scores and where its time went."""
 
-    scores: ItemScores
+    scores: ModelScores
     queue_s: float
     inference_s: float
     batch_size: int
@@ -104,21 +94,23 @@ def collate(items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDAr
     return Batch(pixels, input_ids, attention_mask, present)
 
 
-def split(scores: BatchScores, size: int) -> list[ItemScores]:
-    """Cut batch outputs into per-item rows, checking the engine returned one row per item."""
+def split(scores: BatchScores, batch: Batch) -> list[ModelScores]:
+    """Cut batch outputs into per-item scores; a modality an item lacks is None (the graph scores it too)."""
+    size = len(batch.present)
     arrays = (scores.image, scores.text, scores.joint, scores.categories)
     if any(a.ndim != 2 or a.shape[0] != size for a in arrays):
         raise ValueError(f"engine returned shapes {[a.shape for a in arrays]} for a batch of {size}")
 
-    def triple(row: npt.NDArray[np.float32]) -> Triple:
+    def triple(row: npt.NDArray[np.float32]) -> tuple[float, float, float]:
         return float(row[0]), float(row[1]), float(row[2])
 
     return [
-        ItemScores(
-            triple(scores.image[i]),
-            triple(scores.text[i]),
-            triple(scores.joint[i]),
-            tuple(float(x) for x in scores.categories[i]),
+        ModelScores(
+            image=triple(scores.image[i]) if batch.present[i, 0] else None,
+            text=triple(scores.text[i]) if batch.present[i, 1] else None,
+            joint=triple(scores.joint[i]),
+            # the manifest's categories are the taxonomy's, in order (serving/bundle checks it)
+            categories=dict(zip(CATEGORIES, (float(x) for x in scores.categories[i]), strict=True)),
         )
         for i in range(size)
     ]
@@ -291,9 +283,9 @@ class Batcher:
             if not p.future.done():
                 p.future.set_result(Scored(row, now - p.enqueued, inference_s, len(live)))
 
-    def _infer(self, items: list[PreparedItem]) -> list[ItemScores]:
+    def _infer(self, items: list[PreparedItem]) -> list[ModelScores]:
         batch = collate(items, self._image_size, self._absent_ids)
-        return split(self._engine.run(batch), len(items))
+        return split(self._engine.run(batch), batch)
 
 
 def _fail(pending: Sequence[Pending], error: Callable[[], Exception]) -> None:
