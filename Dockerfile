@@ -34,7 +34,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # model-export (int8 + fp16, re-exported from the checkpoint) or model-shipped (the bundle in git as is)
 ARG MODEL_SOURCE=model-export
 
-# ---- builder: a self-contained virtualenv with the service and its dependencies ------------------
+# ---- builder: a self-contained virtualenv with the serving install (`pip install .`, no extras) -----
+# No torch, no matplotlib: the `train` and `eval` extras stay out of the runtime image.
 FROM ${PYTHON_IMAGE} AS builder
 
 # Keep in step with the onnxruntime-gpu the project is tested with (tests/deploy checks this).
@@ -57,7 +58,9 @@ COPY pyproject.toml README.md* ./
 COPY service/ service/
 COPY model/ model/
 RUN pip install --no-cache-dir . \
-    && python -c "import service.api.app, onnxruntime; print('onnxruntime', onnxruntime.__version__)"
+    && python -c "import importlib.util as u, service.api.app, onnxruntime; \
+heavy = [m for m in ('torch', 'matplotlib') if u.find_spec(m)]; assert not heavy, heavy; \
+print('onnxruntime', onnxruntime.__version__)"
 
 # ---- model-export: the int8 and fp16 variants, re-exported from the shipped trained weights -------
 # Throwaway: torch (pinned by the `train` extra, with its CUDA wheels) never reaches the runtime image.
@@ -103,14 +106,13 @@ COPY policies/ /app/policies/
 
 # LD_LIBRARY_PATH: where the NVIDIA wheels put the CUDA 13 and cuDNN 9 libraries, so the CUDA provider
 # (and the service's own probe that dlopens it) finds them; harmless on CPU-only hosts.
-# HOME and MPLCONFIGDIR point at /tmp: the root filesystem may be read-only (k8s mounts an emptyDir there).
+# HOME points at /tmp: the root filesystem may be read-only (k8s mounts an emptyDir there).
 ENV PATH=/opt/venv/bin:$PATH \
     LD_LIBRARY_PATH=/opt/venv/lib/python3.11/site-packages/nvidia/cu13/lib:/opt/venv/lib/python3.11/site-packages/nvidia/cudnn/lib \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
-    MPLCONFIGDIR=/tmp/matplotlib \
     SAFETY_HOST=0.0.0.0 \
     SAFETY_PORT=8000 \
     SAFETY_MODEL_DIR=/app/model \

@@ -146,6 +146,16 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # handed off before the training parsers are built: `corpus` and `datasets` run without torch
+    if argv[:1] == ["corpus"]:
+        from model.corpus.cli import main as corpus_main
+
+        return corpus_main(argv[1:])
+    if argv[:1] == ["datasets"]:
+        from model.datasets.cli import main as datasets_main
+
+        return datasets_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("corpus", help="render scenes and show corpus statistics", add_help=False)
@@ -161,15 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     _train_args(build)
     _export_args(build, False)
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["corpus"]:
-        from model.corpus.cli import main as corpus_main
-
-        return corpus_main(argv[1:])
-    if argv[:1] == ["datasets"]:
-        from model.datasets.cli import main as datasets_main
-
-        return datasets_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command in ("train", "build"):
         _check_train_args(parser, args)

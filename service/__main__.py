@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -23,13 +24,20 @@ def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p = commands.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", help="bind address (SAFETY_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (SAFETY_PORT, default 8000)")
-    p.add_argument("--model", type=Path, dest="model_dir", help="model bundle folder (SAFETY_MODEL_DIR)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        dest="model_dir",
+        help="model bundle folder (SAFETY_MODEL_DIR; default: the repo's model/artifacts/glyph-minilm, "
+        "found next to the source or in the current directory)",
+    )
     p.add_argument(
         "--policies",
         type=Path,
         dest="policies_dir",
-        help="policy folder (SAFETY_POLICIES_DIR; default: the repo's policies/ when present, else the "
-        "model's built-in default); reload it with SIGHUP or POST /admin/policies/reload",
+        help="policy folder (SAFETY_POLICIES_DIR; default: the repo's policies/, next to the source or in "
+        "the current directory, else the model's built-in default); reload it with SIGHUP or "
+        "POST /admin/policies/reload",
     )
     p.add_argument(
         "--shadow",
@@ -55,6 +63,18 @@ def _settings(args: argparse.Namespace, keys: Sequence[str]) -> Settings | None:
         return None
 
 
+def _no_bundle(model_dir: Path) -> str | None:
+    """Return one line saying how to name a bundle when `model_dir` holds none (None when it does)."""
+    from service.settings import SHIPPED_BUNDLE
+
+    if (model_dir / "manifest.json").is_file():
+        return None
+    return (
+        f"no model bundle at {model_dir}: pass --model DIR or set SAFETY_MODEL_DIR (the shipped one is "
+        f"{SHIPPED_BUNDLE} in the repo: start from the checkout's root)"
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
     import uvicorn
@@ -70,8 +90,18 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
     if settings is None:
         return 2
-    if settings.policies_dir is None and (repo_policies := default_policies_dir()) is not None:
-        settings = settings.model_copy(update={"policies_dir": repo_policies})
+    if (problem := _no_bundle(settings.model_dir)) is not None:
+        print(f"cannot serve: {problem}", file=sys.stderr)
+        return 2
+    if settings.policies_dir is None:
+        if (repo_policies := default_policies_dir()) is not None:
+            settings = settings.model_copy(update={"policies_dir": repo_policies})
+        else:
+            print(
+                "no policies/ folder here: serving the model's built-in default policy only "
+                "(pass --policies DIR or set SAFETY_POLICIES_DIR)",
+                file=sys.stderr,
+            )
     try:
         # fail before uvicorn starts, with one clear message: the bundle, the file that will run
         # (its sha256) on the device that will run it, its tokenizer, and the policies
@@ -107,8 +137,35 @@ def register_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         parser.set_defaults(run=evaluate)
 
 
+# What `eval` and `tune` need beyond the serving install: the `eval` extra (plots, progress bar, --url).
+EVAL_EXTRA_MODULES = ("matplotlib", "tqdm", "httpx")
+
+
+def _eval_extra_hint(command: str, missing: Sequence[str]) -> str:
+    return (
+        f"`python -m service {command}` needs the eval extra ({', '.join(missing)} not installed): "
+        "pip install '.[eval]' (from the repo's root)"
+    )
+
+
 def evaluate(args: argparse.Namespace) -> int:
-    """Run `eval` or `tune`, on the in-process engine unless `--url` names a running server."""
+    """Run `eval` or `tune` (one line and exit 2 without the `eval` extra), on the in-process engine
+    unless `--url` names a running server."""
+    needed = [name for name in EVAL_EXTRA_MODULES if name != "httpx" or args.url]  # httpx: for --url
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        print(_eval_extra_hint(args.command, missing), file=sys.stderr)
+        return 2
+    try:
+        return _evaluate(args)
+    except ModuleNotFoundError as exc:  # a part of the extra that the check above cannot see
+        if exc.name is None or exc.name.partition(".")[0] not in EVAL_EXTRA_MODULES:
+            raise
+        print(_eval_extra_hint(args.command, [exc.name]), file=sys.stderr)
+        return 2
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from service.errors import ModelBundleError
     from service.evaluation.scorers import EngineScorer
     from service.policy.rules import builtin_policy
@@ -119,6 +176,9 @@ def evaluate(args: argparse.Namespace) -> int:
         return handler(args)
     settings = _settings(args, ("model_dir", "device"))
     if settings is None:
+        return 2
+    if (problem := _no_bundle(settings.model_dir)) is not None:
+        print(f"cannot score in-process: {problem}; or pass --url of a running server", file=sys.stderr)
         return 2
     try:
         bundle = Bundle.load(settings.model_dir)

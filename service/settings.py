@@ -11,9 +11,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Device = Literal["auto", "cpu", "cuda"]
 
 
-# The repo's shipped default bundle, found from wherever `serve` is started (the Docker image sets
-# SAFETY_MODEL_DIR to its own copy).
-SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model" / "artifacts" / "glyph-minilm"
+# The repo's shipped default bundle, where a checkout keeps it. It is no package data (the wheel stays
+# small; the Docker image copies its own bundle and sets SAFETY_MODEL_DIR), so a `pip install .` finds it
+# only when started from the checkout's root; elsewhere `--model DIR` or SAFETY_MODEL_DIR names it.
+SHIPPED_BUNDLE = Path("model") / "artifacts" / "glyph-minilm"
+# ... next to the `service` package: there in a checkout or an editable install, not in `pip install .`
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / SHIPPED_BUNDLE
+
+
+def shipped_model_dir() -> Path:
+    """Return the shipped bundle: next to the source, else in the current directory (which may not exist:
+    `serve` then says how to name one)."""
+    return SHIPPED_MODEL_DIR if SHIPPED_MODEL_DIR.is_dir() else Path.cwd() / SHIPPED_BUNDLE
 
 
 class Settings(BaseSettings):
@@ -26,7 +35,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
 
     # what to serve
-    model_dir: Path = SHIPPED_MODEL_DIR  # a bundle: manifest.json + ONNX variants
+    model_dir: Path = Field(default_factory=shipped_model_dir)  # a bundle: manifest.json + ONNX variants
     # YAML policy files (the built-in `default` is always there); `serve` defaults it to the repo's policies/
     policies_dir: Path | None = None
     policy_watch_s: float = Field(default=5.0, ge=0.0)  # reload when a policy file changes; 0 = off

@@ -57,13 +57,18 @@ def read_yaml(text: str) -> Any:
 
 
 DEFAULT_POLICY = "default"
-# The policies shipped with the repo (next to the `service` package); the default policy folder.
+# The policies shipped with the repo (next to the `service` package: a checkout or an editable install;
+# `pip install .` does not carry them); the default policy folder.
 REPO_POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
 def default_policies_dir() -> Path | None:
-    """Return the repo's `policies/` folder when it exists (else None: the built-in default only)."""
-    return REPO_POLICIES_DIR if REPO_POLICIES_DIR.is_dir() else None
+    """Return the repo's `policies/` folder, else `./policies` (a checkout's root after `pip install .`);
+    None when neither exists: the model's built-in default only."""
+    for candidate in (REPO_POLICIES_DIR, Path.cwd() / "policies"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)

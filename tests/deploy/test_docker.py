@@ -161,7 +161,6 @@ def test_build_context_keeps_the_default_bundle_and_drops_the_rest() -> None:
         f"{BUNDLE_IN_REPO}/build/model.fp32.onnx",  # the export's scratch folder
         "model/artifacts/other-model/model.onnx",
         "model/artifacts/other-model/checkpoint.pt",
-        "tests/fixtures/handwritten_pairs.jsonl",  # optional for the export: skipped when absent
         ".venv/bin/python",
         ".git/HEAD",
         "runs/eval/report.json",
@@ -231,6 +230,41 @@ def test_model_source_switch_defaults_to_the_export() -> None:
     # the header documents the quick build
     header = dockerfile.DOCKERFILE.read_text().split("\nARG ")[0]
     assert f"--build-arg MODEL_SOURCE={SHIPPED_STAGE}" in header
+
+
+def pip_installs() -> list[tuple[int, list[str]]]:
+    """Return (stage, what it installs) for every `pip install` in a RUN (options dropped)."""
+    found = []
+    for instruction in dockerfile.instructions():
+        if instruction.keyword != "RUN":
+            continue
+        for command in instruction.arguments.split("&&"):
+            words = shlex.split(command)
+            if words[:2] == ["pip", "install"]:
+                found.append((instruction.stage, [w for w in words[2:] if not w.startswith("-")]))
+    return found
+
+
+def test_the_runtime_venv_is_the_serving_install() -> None:
+    """The builder (whose venv the runtime copies) installs the project without extras and checks that
+    torch and matplotlib are absent; only the throwaway export stage adds the `train` extra."""
+    builder, export = dockerfile.stage("builder"), dockerfile.stage(EXPORT_STAGE)
+    installs = pip_installs()
+    project = [
+        targets for index, targets in installs if index == builder and "onnxruntime-gpu" not in str(targets)
+    ]
+    assert project == [["."]], installs
+    (check,) = [
+        i.arguments
+        for i in dockerfile.stage_instructions(builder, "RUN")
+        if "pip install --no-cache-dir ." in i.arguments
+    ]
+    assert "find_spec" in check and "'torch'" in check and "'matplotlib'" in check, check
+    # extras: `train` in the export stage, and nowhere else (no `eval` or `dev` in the image at all)
+    extras = {
+        (index, t) for index, targets in installs for t in targets if "[" in t and "onnxruntime" not in t
+    }
+    assert extras == {(export, "/src[train]")}, extras
 
 
 def test_export_stage_writes_int8_and_fp16_from_the_shipped_checkpoint() -> None:
@@ -325,6 +359,7 @@ def sighup_reloads(base_url: str) -> float:
     )
 
 
+@pytest.mark.slow
 def test_start_command_serves_and_healthcheck_passes(test_bundle: Path) -> None:
     """Run the image's ENTRYPOINT + CMD with its ENV (test model and port), then its HEALTHCHECK."""
     port = free_port()

@@ -189,7 +189,7 @@ def test_container_follows_the_image_and_settings(overlay: tuple[str, list[Manif
     uid = dockerfile.substitute(user, dockerfile.build_args()).split(":")[0]
     assert str(pod["securityContext"]["runAsUser"]) == uid and pod["securityContext"]["runAsNonRoot"]
     assert env["SAFETY_MODEL_DIR"] == dockerfile.env(runtime)["SAFETY_MODEL_DIR"]
-    # read-only root filesystem with a writable /tmp (HOME and MPLCONFIGDIR point there)
+    # read-only root filesystem with a writable /tmp (HOME points there)
     assert main["securityContext"]["readOnlyRootFilesystem"] is True
     assert main["securityContext"]["allowPrivilegeEscalation"] is False
     assert main["securityContext"]["capabilities"]["drop"] == ["ALL"]

@@ -15,6 +15,8 @@ from service.api.app import create_app
 from service.settings import Settings
 from tests.service.live import serve
 
+pytestmark = pytest.mark.slow  # a locust run against a live server
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 RUN_SECONDS = 10

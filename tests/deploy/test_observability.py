@@ -230,6 +230,7 @@ def query(prometheus_url: str, expr: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_prometheus_scrapes_the_batch_size_histogram(prometheus_url: str, service_url: str) -> None:
     served = httpx.get(f"{service_url}/metrics").text
     (line,) = [line for line in served.splitlines() if line.startswith("safety_batch_size_count")]
@@ -251,6 +252,7 @@ def test_prometheus_scrapes_the_batch_size_histogram(prometheus_url: str, servic
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_every_dashboard_query_runs(prometheus_url: str) -> None:
     _until(lambda: bool(query(prometheus_url, "safety_ready")), "the first scrape")
     for expr in panel_exprs():
@@ -260,6 +262,7 @@ def test_every_dashboard_query_runs(prometheus_url: str) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_autoscaler_queries_return_the_queue_depth(prometheus_url: str) -> None:
     _until(lambda: bool(query(prometheus_url, "safety_queue_depth")), "the first scrape")
     # prometheus-adapter: the rule's metricsQuery as the adapter expands it for the HPA's Pods metric
@@ -282,6 +285,7 @@ def test_autoscaler_queries_return_the_queue_depth(prometheus_url: str) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_alert_rules_load_and_evaluate(prometheus_url: str) -> None:
     def evaluated() -> list[dict[str, Any]]:
         groups = httpx.get(f"{prometheus_url}/api/v1/rules", timeout=10).json()["data"]["groups"]

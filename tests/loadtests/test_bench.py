@@ -51,6 +51,7 @@ def test_workload_mixes_images_and_texts_of_varied_sizes() -> None:
     assert calls == workload.calls(20)  # seeded
 
 
+@pytest.mark.slow
 def test_open_loop_counts_latency_from_the_schedule() -> None:
     with servers.running("trivial") as trivial:
         request = loadgen.build_request("127.0.0.1", trivial.port, "/", b"{}")
@@ -59,6 +60,7 @@ def test_open_loop_counts_latency_from_the_schedule() -> None:
     assert 0 < result.percentile_ms(50) <= result.percentile_ms(99)
 
 
+@pytest.mark.slow
 def test_bench_writes_every_key(test_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "QUICK", TINY)
     out = tmp_path / "bench.json"

@@ -86,6 +86,7 @@ def test_the_card_names_the_held_out_figure_and_the_sets_trained_on(manifest: di
         assert f"| hand-written set {name} ({part['n']} pairs{said}) |" in card
 
 
+@pytest.mark.slow
 def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest: dict[str, Any]) -> None:
     """Score every hand-written pair with the shipped int8 graph: each set's figure is the manifest's.
 
@@ -121,6 +122,7 @@ def test_harmless_texts_naming_a_group_are_not_flagged(manifest: dict[str, Any])
     assert manifest["metrics"]["identity_probes"]["flagged"] == 0
 
 
+@pytest.mark.slow
 def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str, Any]) -> None:
     """Re-export fp32 from the shipped checkpoint: torch parity, and int8 grades agree on the test split."""
     from model.data import render_images

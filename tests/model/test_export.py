@@ -18,6 +18,8 @@ from model.train import TrainConfig, load_checkpoint, load_samples, train
 from service.serving.bundle import Bundle
 from service.serving.inputs import TextEncoder
 
+pytestmark = pytest.mark.slow  # trains and exports a tiny model
+
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

@@ -38,6 +38,7 @@ def test_cnn_tower_tokens() -> None:
     assert tokens.shape == (3, side * side, cfg.cnn_channels[-1])
 
 
+@pytest.mark.slow
 def test_text_tower_matches_minilm_reference(text_encoder: TextEncoder) -> None:
     transformers = pytest.importorskip("transformers")
     ref = transformers.AutoModel.from_pretrained(default_text_path(), attn_implementation="eager").eval()

@@ -119,6 +119,7 @@ def served(
         stop_process(process)
 
 
+@pytest.mark.slow
 def test_reload_on_sighup(served: tuple[str, subprocess.Popen[bytes], Path], policies: Path) -> None:
     url, process, log_path = served
     old = classify(url, "strict")
