@@ -1,8 +1,8 @@
 """Training data: labelled samples from the default corpus or from user files, turned into tensors.
 
-A `Sample` is one labelled item (image and/or text). `encode_samples` renders or loads the
-images, tokenizes the texts and runs the frozen text tower once per distinct text, so training
-epochs only run the image tower and the fusion.
+Items are `LabelledItem`s, the type evaluation reads too (image and/or text). `encode_samples`
+renders or loads the images, tokenizes the texts and runs the frozen text tower once per distinct
+text, so training epochs only run the image tower and the fusion.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from service.errors import ServiceError
-from service.evaluation.labelled_data import read_labelled
+from service.evaluation.labelled_data import LabelledItem, read_labelled
 from service.serving.inputs import decode_image
 from service.settings import Settings
 from service.taxonomy import CATEGORIES, GRADES
@@ -29,27 +29,11 @@ MAX_IMAGE_PIXELS: int = Settings.model_fields["max_image_pixels"].default  # the
 IGNORE = -100  # label of an absent modality: no loss
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One labelled item; `image` is a corpus scene, a local path, or None."""
-
-    uid: str
-    split: str
-    image: object | None
-    text: str | None
-    image_grade: str | None
-    text_grade: str | None
-    joint_grade: str
-    categories: tuple[str, ...]
-    emergent: bool = False
-    pattern: str | None = None
-
-
 @dataclass
 class EncodedSet:
     """Tensors for one split; text states are stored per distinct text and indexed."""
 
-    samples: list[Sample]
+    samples: list[LabelledItem]
     pixels: torch.Tensor  # (N, H, W, 3) uint8
     text_index: torch.Tensor  # (N,) index into text_states
     text_states: list[torch.Tensor]  # each (T_i, hidden) float16
@@ -95,32 +79,18 @@ class EncodedSet:
 # ----------------------------------------------------------------------------- sources
 
 
-def corpus_samples(seed: int, size: int) -> list[Sample]:
+def corpus_samples(seed: int, size: int) -> list[LabelledItem]:
     """Return the default synthetic corpus as samples (scenes are rendered later)."""
     from model.corpus.build import build_corpus
 
-    return [
-        Sample(
-            uid=e.uid,
-            split=e.split,
-            image=e.scene,
-            text=e.text,
-            image_grade=e.image_grade,
-            text_grade=e.text_grade,
-            joint_grade=e.joint_grade,
-            categories=tuple(e.categories),
-            emergent=bool(e.emergent),
-            pattern=e.pattern,
-        )
-        for e in build_corpus(seed=seed, size=size)
-    ]
+    return build_corpus(seed=seed, size=size)
 
 
 class DataError(ValueError):
     """Labelled data that cannot train or evaluate a model; the command line prints it in one line."""
 
 
-def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
+def file_samples(path: Path, split_seed: int = 0) -> tuple[list[LabelledItem], int]:
     """Read a VLSU-layout CSV or a JSONL file of labelled items; return samples and skipped rows.
 
     The file is read exactly as `python -m service eval` reads it (service.evaluation.labelled_data): rows
@@ -134,21 +104,7 @@ def file_samples(path: Path, split_seed: int = 0) -> tuple[list[Sample], int]:
     except (ValueError, OSError) as e:  # LabelError names the file; others (a decode error, say) may not
         raise DataError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
     readable = [item for item in data.items if item.image is None or _decodes(Path(str(item.image)))]
-    samples = [
-        Sample(
-            uid=item.id,
-            split=_hash_split(item.id, split_seed),
-            image=item.image,
-            text=item.text,
-            image_grade=item.image_grade,
-            text_grade=item.text_grade,
-            joint_grade=item.joint_grade,
-            categories=item.categories,
-            emergent=item.emergent,
-            pattern=item.pattern,
-        )
-        for item in readable
-    ]
+    samples = [replace(item, split=_hash_split(item.id, split_seed), source=str(path)) for item in readable]
     undecodable = len(data.items) - len(readable)
     return samples, len(data.missing_images) + len(data.invalid_rows) + undecodable
 
@@ -185,7 +141,7 @@ def _render(args: tuple[object, int]) -> np.ndarray:
     return np.asarray(render_scene(image, size).convert("RGB"), dtype=np.uint8)  # type: ignore[arg-type]
 
 
-def render_images(samples: Sequence[Sample], size: int, workers: int = 2) -> torch.Tensor:
+def render_images(samples: Sequence[LabelledItem], size: int, workers: int = 2) -> torch.Tensor:
     """Render corpus scenes / load files for every sample with an image (black when absent)."""
     pixels = np.zeros((len(samples), size, size, 3), dtype=np.uint8)
     todo = [(i, s.image) for i, s in enumerate(samples) if s.image is not None]
@@ -234,7 +190,7 @@ def encode_texts(
 
 
 def encode_samples(
-    samples: list[Sample],
+    samples: list[LabelledItem],
     image_size: int,
     tokenizer: Tokenizer,
     encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],

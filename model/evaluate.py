@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from model.data import Sample
+from service.evaluation.labelled_data import LabelledItem
 from service.evaluation.metrics import grade_codes, macro_f1
 from service.policy.rules import GradeThresholds
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
@@ -22,7 +22,7 @@ def _recall(gold: np.ndarray, pred: np.ndarray, c: int) -> float:
 
 
 def evaluate(
-    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:
     """Compute the model card's figures from per-item scores and the default thresholds."""
     G = {g: i for i, g in enumerate(GRADES)}
@@ -84,7 +84,7 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
 
 
 def choose_thresholds(
-    samples: Sequence[Sample], scores: dict[str, np.ndarray], min_unsafe_recall: float
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], min_unsafe_recall: float
 ) -> dict[str, Any]:
     """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor.
 
@@ -116,14 +116,14 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def handwritten_samples(path: Path) -> list[Sample]:
+def handwritten_samples(path: Path) -> list[LabelledItem]:
     """Read hand-written image+text pairs ({"glyphs", "text", "joint_grade", ...} per line)."""
     from model.corpus.pairs import read_pairs
     from model.corpus.scenes import Scene
 
     return [
-        Sample(
-            uid=f"handwritten-{n}",
+        LabelledItem(
+            id=f"handwritten-{n}",
             split=f"handwritten-{row.get('set', 1)}",  # the set it was written in
             image=Scene(tuple(row["glyphs"]), seed=1000 + n),
             text=row["text"],
@@ -136,15 +136,15 @@ def handwritten_samples(path: Path) -> list[Sample]:
     ]
 
 
-def identity_samples(path: Path) -> list[Sample]:
+def identity_samples(path: Path) -> list[LabelledItem]:
     """Read identity probes: harmless texts naming a group of people ({"text", "group_in_corpus"}).
 
     Each is a text-only `safe` item; a model that grades one borderline or unsafe has learnt the
     group's name as a harm signal. `group_in_corpus` says whether the corpus's hate templates name it.
     """
     return [
-        Sample(
-            uid=f"identity-{n}",
+        LabelledItem(
+            id=f"identity-{n}",
             split="identity-named" if row["group_in_corpus"] else "identity-unnamed",
             image=None,
             text=row["text"],
@@ -158,7 +158,7 @@ def identity_samples(path: Path) -> list[Sample]:
 
 
 def accuracy_by_set(
-    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:
     """Joint accuracy in all and per set; a set is what follows the `<fixture>-` prefix of the split."""
     by_set: dict[str, dict[str, float | int]] = {}
@@ -174,7 +174,7 @@ def accuracy_by_set(
 
 
 def handwritten_figures(
-    pairs: Sequence[Sample],
+    pairs: Sequence[LabelledItem],
     scores: dict[str, np.ndarray],
     thresholds: dict[str, Any],
     trained_texts: set[str],
@@ -204,7 +204,7 @@ def handwritten_figures(
 
 
 def identity_figures(
-    probes: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+    probes: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:
     """How many harmless texts naming a group are flagged (graded borderline or unsafe), per set."""
     figures = accuracy_by_set(probes, scores, thresholds)
@@ -216,7 +216,7 @@ def identity_figures(
 
 
 def joint_accuracy(
-    samples: Sequence[Sample], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> float:
     """Share of samples whose joint grade (with unimodal-unsafe forcing) matches the label."""
     return evaluate(samples, scores, thresholds)["joint_accuracy"]

@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from model.data import Sample, render_images
+from model.data import render_images
 from model.evaluate import (
     evaluate,
     handwritten_figures,
@@ -32,6 +32,7 @@ from model.network import SafetyModel, ScoringModel
 from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples
+from service.evaluation.labelled_data import LabelledItem
 from service.serving.batching import collate
 from service.serving.bundle import INPUT_NAMES, OUTPUT_NAMES, Manifest, file_sha256  # the service's own
 from service.serving.engine import Batch
@@ -86,7 +87,7 @@ CALIBRATION_ITEMS = 512
 
 
 def calibration_feeds(
-    train: Sequence[Sample], image_size: int, text_encoder: TextEncoder
+    train: Sequence[LabelledItem], image_size: int, text_encoder: TextEncoder
 ) -> list[dict[str, np.ndarray]]:
     """Input feeds of the first training items, in batches: what int8 smoothing measures activations on."""
     items = list(train[:CALIBRATION_ITEMS])
@@ -95,7 +96,7 @@ def calibration_feeds(
 
 
 def batched_feeds(
-    samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder, batch: int = 64
+    samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextEncoder, batch: int = 64
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yield the exported graph's input feeds for samples, `batch` at a time, collated as the service does."""
     for start in range(0, len(samples), batch):
@@ -108,7 +109,7 @@ def batched_feeds(
         }
 
 
-def collate_samples(samples: Sequence[Sample], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
+def collate_samples(samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
     """Batch samples (pixels pre-rendered) with the service's own tokenizer and collation."""
     items = [
         PreparedItem(
@@ -124,7 +125,7 @@ def collate_samples(samples: Sequence[Sample], pixels: np.ndarray, text_encoder:
 
 def onnx_predict(
     session: ort.InferenceSession,
-    samples: Sequence[Sample],
+    samples: Sequence[LabelledItem],
     pixels: np.ndarray,
     text_encoder: TextEncoder,
     batch: int = 64,
@@ -145,7 +146,7 @@ def session(path: Path) -> ort.InferenceSession:
 
 
 def fixture_scores(
-    graph: ort.InferenceSession, fixture: Sequence[Sample], image_size: int, text_encoder: TextEncoder
+    graph: ort.InferenceSession, fixture: Sequence[LabelledItem], image_size: int, text_encoder: TextEncoder
 ) -> dict[str, np.ndarray]:
     """Score a hand-written fixture, each set (split) in batches of its own; absent images render black.
 

@@ -27,7 +27,6 @@ from model.data import (
     IGNORE,
     DataError,
     EncodedSet,
-    Sample,
     corpus_samples,
     encode_samples,
     file_samples,
@@ -36,6 +35,7 @@ from model.data import (
 from model.evaluate import choose_thresholds, evaluate
 from model.network import SafetyModel
 from model.text_tower import default_text_path
+from service.evaluation.labelled_data import LabelledItem
 
 ARGMAX = {m: {"borderline": 0.5, "unsafe": 0.5} for m in ("image", "text", "joint")} | {"category": 0.5}
 
@@ -75,7 +75,7 @@ def _figure(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
+def load_samples(cfg: TrainConfig) -> dict[str, list[LabelledItem]]:
     """Return the samples of each split."""
     if cfg.data is None:
         samples = corpus_samples(cfg.seed, cfg.corpus_size)
@@ -83,7 +83,7 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
         samples, skipped = file_samples(Path(cfg.data), cfg.seed)
         if skipped:
             print(f"skipped {skipped} rows: an image file missing or undecodable, or labels unreadable")
-    splits: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    splits: dict[str, list[LabelledItem]] = {"train": [], "val": [], "test": []}
     for s in samples:
         splits[s.split].append(s)
     if cfg.train_share < 1:
@@ -102,7 +102,7 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     return splits
 
 
-def added_samples(cfg: TrainConfig) -> list[Sample]:
+def added_samples(cfg: TrainConfig) -> list[LabelledItem]:
     """Return the labelled items `add` puts in the training split, all of them (none without it).
 
     Validation, test and the thresholds stay those of the corpus (or `data`), so figures compare

@@ -6,22 +6,22 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from model.corpus.glyphs import vocabulary
 from model.corpus.roles import HARMLESS, Clause, Reading
 from model.corpus.scenes import BORDERLINE_GLYPHS, SCENE_RULES, Scene, image_grade
 from model.corpus.texts import INTENTS, Family, Intent
+from service.evaluation.labelled_data import LabelledItem
 from service.taxonomy import (
     CATEGORIES,
     GRADES,
     VALID_PATTERNS,
     is_valid_pattern,
-    labelled_emergent,
-    labelled_pattern,
 )
 
+CORPUS = "corpus"  # the `source` of corpus items
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_SHARE: dict[str, float] = {"train": 0.70, "val": 0.15, "test": 0.15}
 IMAGE_ONLY_SHARE = 0.08
@@ -41,30 +41,35 @@ RISKY_IS_TRIGGER = 0.6
 ALL_GLYPHS: tuple[str, ...] = tuple(g["name"] for g in vocabulary()["glyphs"])
 
 
-@dataclass(frozen=True)
-class Example:
-    """One labelled corpus item; a missing modality is None, never safe."""
+def labelled(
+    split: str,
+    intent: str,
+    family: str,
+    scene: Scene | None,
+    text: str | None,
+    image: str | None,
+    text_grade: str | None,
+    joint: str,
+    categories: tuple[str, ...],
+) -> LabelledItem:
+    """Return one corpus item; `source` names its intent (`corpus/<intent>`), `group` its family."""
+    return LabelledItem(
+        id="",
+        image=scene,
+        text=text,
+        image_grade=image,  # type: ignore[arg-type]  # the corpus's grades are the taxonomy's
+        text_grade=text_grade,  # type: ignore[arg-type]
+        joint_grade=joint,  # type: ignore[arg-type]
+        categories=categories,
+        split=split,
+        source=f"{CORPUS}/{intent}" if intent else CORPUS,
+        group=family,
+    )
 
-    uid: str
-    split: str
-    family: str  # "" for image-only
-    intent: str  # "" for image-only
-    scene: Scene | None
-    text: str | None
-    image_grade: str | None
-    text_grade: str | None
-    joint_grade: str
-    categories: tuple[str, ...]  # joint categories, in taxonomy order
 
-    @property
-    def pattern(self) -> str | None:
-        """Return the I-T-J pattern, or None unless both modalities are present."""
-        return labelled_pattern(self.image_grade, self.text_grade, self.joint_grade)
-
-    @property
-    def emergent(self) -> bool:
-        """Return whether the joint grade is more severe than both single-modality grades."""
-        return labelled_emergent(self.image_grade, self.text_grade, self.joint_grade)
+def corpus_intent(item: LabelledItem) -> str:
+    """Return the intent a corpus item's text comes from ("" for an image-only item)."""
+    return item.source.removeprefix(CORPUS).removeprefix("/")
 
 
 def family_split(family: Family, intent: Intent) -> str:
@@ -153,16 +158,15 @@ class _Sampler:
         pool = [i for i in self.intents if i.text.grade == text_grade]
         return self.rng.choices(pool, [i.weight for i in pool])[0]
 
-    def pair(self, intent: Intent, glyphs: list[str], family: Family, text: str) -> Example:
+    def pair(self, intent: Intent, glyphs: list[str], family: Family, text: str) -> LabelledItem:
         """Label an image+text example."""
         scene = self.scene(glyphs)
         image = Reading(*image_grade(scene.glyphs))
         joint = intent.joint(frozenset(scene.glyphs), image)
-        return Example(
-            "",
+        return labelled(
             self.split,
-            family.name,
             intent.name,
+            family.name,
             scene,
             text,
             image.grade,
@@ -171,23 +175,22 @@ class _Sampler:
             joint.categories,
         )
 
-    def image_only(self) -> Example:
+    def image_only(self) -> LabelledItem:
         """Label an image-only example: the joint reading is the image reading."""
         roll = self.rng.random()
         glyphs = self.random_glyphs() if roll < 0.45 else self.image_rule_glyphs()
         scene = self.scene(glyphs)
         grade, categories = image_grade(scene.glyphs)
-        return Example("", self.split, "", "", scene, None, grade, None, grade, categories)
+        return labelled(self.split, "", "", scene, None, grade, None, grade, categories)
 
-    def text_only(self) -> Example:
+    def text_only(self) -> LabelledItem:
         """Label a text-only example: the joint reading is the text reading."""
         intent = self.intent()
         family, text = self.text(intent)
-        return Example(
-            "",
+        return labelled(
             self.split,
-            family.name,
             intent.name,
+            family.name,
             None,
             text,
             None,
@@ -196,7 +199,7 @@ class _Sampler:
             intent.text.categories,
         )
 
-    def pairs(self) -> list[Example]:
+    def pairs(self) -> list[LabelledItem]:
         """Return one text twice: next to the deciding glyph (or a risky picture), and next to a decoy."""
         intent = self.intent()
         family, text = self.text(intent)
@@ -207,7 +210,7 @@ class _Sampler:
             self.pair(intent, self.decoy_glyphs(intent), family, text),
         ]
 
-    def regular(self) -> list[Example]:
+    def regular(self) -> list[LabelledItem]:
         """Return the next one or two examples of the ordinary mix."""
         # A draw of pairs yields two examples, so single-modality draws need a higher probability.
         pair_draws = (1 - IMAGE_ONLY_SHARE - TEXT_ONLY_SHARE) / 2
@@ -219,7 +222,7 @@ class _Sampler:
             return [self.text_only()]
         return self.pairs()
 
-    def with_pattern(self, wanted: str, attempts: int = 5000) -> Example | None:
+    def with_pattern(self, wanted: str, attempts: int = 5000) -> LabelledItem | None:
         """Return a pair of the wanted I-T-J pattern, by drawing until one fits."""
         text_letter = wanted.split("-")[1]
         text_grade = next(g for g in GRADES if g[0].upper() == text_letter)
@@ -237,7 +240,7 @@ class _Sampler:
                 return example
         return None
 
-    def with_category(self, category: str, attempts: int = 5000) -> list[Example]:
+    def with_category(self, category: str, attempts: int = 5000) -> list[LabelledItem]:
         """Return ordinary examples, drawn until one carries the category."""
         for _ in range(attempts):
             examples = self.regular()
@@ -246,13 +249,13 @@ class _Sampler:
         return []
 
 
-def _build_split(rng: random.Random, split: str, target: int) -> list[Example]:
+def _build_split(rng: random.Random, split: str, target: int) -> list[LabelledItem]:
     sampler = _Sampler(rng, split)
     min_pattern = max(2, round(MIN_PATTERN_PER_1000 * target / 1000))
     min_category = max(2, round(MIN_CATEGORY_PER_1000 * target / 1000))
     # Leave room for the top-ups that guarantee every pattern and category is in every split.
     reserve = len(VALID_PATTERNS) * min_pattern + len(CATEGORIES) * 2 * min_category
-    examples: list[Example] = []
+    examples: list[LabelledItem] = []
     while len(examples) < max(0, target - reserve):
         examples.extend(sampler.regular())
 
@@ -280,53 +283,39 @@ def _build_split(rng: random.Random, split: str, target: int) -> list[Example]:
     return examples
 
 
-def build_corpus(seed: int = 0, size: int = 24000) -> list[Example]:
+def build_corpus(seed: int = 0, size: int = 24000) -> list[LabelledItem]:
     """Build the corpus: `size` examples, ~70/15/15 train/val/test, the same list for the same seed."""
     rng = random.Random(seed)
     targets = {"val": round(size * SPLIT_SHARE["val"]), "test": round(size * SPLIT_SHARE["test"])}
     targets["train"] = size - targets["val"] - targets["test"]
-    corpus: list[Example] = []
+    corpus: list[LabelledItem] = []
     for split in SPLITS:
         split_rng = random.Random(rng.randrange(2**63))
         corpus.extend(_build_split(split_rng, split, targets[split]))
-    return [
-        Example(
-            f"s{seed}-{index:06d}",
-            e.split,
-            e.family,
-            e.intent,
-            e.scene,
-            e.text,
-            e.image_grade,
-            e.text_grade,
-            e.joint_grade,
-            e.categories,
-        )
-        for index, e in enumerate(corpus)
-    ]
+    return [replace(e, id=f"s{seed}-{index:06d}") for index, e in enumerate(corpus)]
 
 
-def check_example(example: Example) -> None:
+def check_example(example: LabelledItem) -> None:
     """Raise if an example breaks the taxonomy (invalid pattern, categories out of step with the grade)."""
     if example.image_grade is None and example.text_grade is None:
-        raise ValueError(f"{example.uid}: no modality")
-    if (example.scene is None) != (example.image_grade is None) or (example.text is None) != (
+        raise ValueError(f"{example.id}: no modality")
+    if (example.image is None) != (example.image_grade is None) or (example.text is None) != (
         example.text_grade is None
     ):
-        raise ValueError(f"{example.uid}: modality and grade out of step")
+        raise ValueError(f"{example.id}: modality and grade out of step")
     if example.image_grade is not None and example.text_grade is not None:
         if not is_valid_pattern(example.image_grade, example.text_grade, example.joint_grade):
-            raise ValueError(f"{example.uid}: invalid pattern {example.pattern}")
+            raise ValueError(f"{example.id}: invalid pattern {example.pattern}")
     if (example.joint_grade == "safe") != (not example.categories):
-        raise ValueError(f"{example.uid}: {example.joint_grade} with categories {example.categories}")
+        raise ValueError(f"{example.id}: {example.joint_grade} with categories {example.categories}")
     if set(example.categories) - set(CATEGORIES):
-        raise ValueError(f"{example.uid}: unknown categories {example.categories}")
+        raise ValueError(f"{example.id}: unknown categories {example.categories}")
 
 
-def corpus_stats(examples: list[Example]) -> dict[str, Any]:
+def corpus_stats(examples: list[LabelledItem]) -> dict[str, Any]:
     """Return counts per split, kind, pattern, category and grade, and the emergent shares."""
 
-    def kind(e: Example) -> str:
+    def kind(e: LabelledItem) -> str:
         return "pair" if e.pattern else "image_only" if e.text is None else "text_only"
 
     unsafe_pairs = [e for e in examples if e.pattern and e.joint_grade == "unsafe"]
@@ -348,6 +337,6 @@ def corpus_stats(examples: list[Example]) -> dict[str, Any]:
         },
         "emergent_share": sum(e.emergent for e in pairs) / max(1, len(pairs)),
         "emergent_share_of_unsafe": sum(e.emergent for e in unsafe_pairs) / max(1, len(unsafe_pairs)),
-        "intents": len({e.intent for e in examples if e.intent}),
-        "families": {s: len({e.family for e in examples if e.split == s and e.family}) for s in SPLITS},
+        "intents": len({corpus_intent(e) for e in examples if corpus_intent(e)}),
+        "families": {s: len({e.group for e in examples if e.split == s and e.group}) for s in SPLITS},
     }

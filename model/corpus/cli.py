@@ -122,11 +122,11 @@ def run_export(args: argparse.Namespace) -> int:
     with (args.out / "labelled.jsonl").open("w", encoding="utf-8") as f:
         for e in examples:
             image = None
-            if e.scene is not None:
-                image = f"images/{e.uid}.png"
-                render_scene(e.scene, args.image_size).save(args.out / image)
+            if isinstance(e.image, Scene):
+                image = f"images/{e.id}.png"
+                render_scene(e.image, args.image_size).save(args.out / image)
             row = {
-                "id": e.uid,
+                "id": e.id,
                 "image": image,
                 "text": e.text,
                 "image_grade": e.image_grade,

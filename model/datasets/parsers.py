@@ -1,7 +1,8 @@
 """Parsers: each registered file format → text items with our grade, categories and group.
 
 A parser yields `Record(text, label, group)` in the file's own terms; `read_entry` maps the label
-through the registry (an unmapped label is an error, never a guess) and makes `DatasetItem`s.
+through the registry (an unmapped label is an error, never a guess) and makes text-only `LabelledItem`s
+(the type training and evaluation share).
 """
 
 from __future__ import annotations
@@ -15,18 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from model.datasets.registry import LICENCE_PARSER, DatasetError, Entry, Registry, file_status
-
-
-@dataclass(frozen=True)
-class DatasetItem:
-    """One text of a public dataset, labelled in our taxonomy."""
-
-    source: str
-    id: str  # first 16 hex digits of sha256(source + "\n" + text): stable across runs and machines
-    text: str
-    grade: str
-    categories: tuple[str, ...]
-    group: str | None  # e.g. ToxiGen's target group or AILuminate's hazard, for held-out splits
+from service.evaluation.labelled_data import LabelledItem
 
 
 @dataclass(frozen=True)
@@ -168,7 +158,7 @@ PARSERS: dict[str, Parser] = {
 }
 
 
-def read_entry(entry: Entry, root: Path) -> list[DatasetItem]:
+def read_entry(entry: Entry, root: Path) -> list[LabelledItem]:
     """Read one registered file (after checking its size and sha256); one item per distinct text."""
     status = file_status(entry, root)
     if status != "ok":
@@ -177,21 +167,29 @@ def read_entry(entry: Entry, root: Path) -> list[DatasetItem]:
         parser = PARSERS[entry.parser]
     except KeyError:
         raise DatasetError(f"{entry.name}: unknown parser {entry.parser!r}") from None
-    items: dict[str, DatasetItem] = {}
+    items: dict[str, LabelledItem] = {}
     for record in parser(entry.local_path(root), entry):
         text = _clean(record.text)
         if not text or text in items:
             continue
         mapped = entry.map_label(record.label)
-        items[text] = DatasetItem(
-            entry.source, item_id(entry.source, text), text, mapped.grade, mapped.categories, record.group
+        items[text] = LabelledItem(
+            id=item_id(entry.source, text),  # stable across runs and machines
+            image=None,
+            text=text,
+            image_grade=None,
+            text_grade=mapped.grade,  # type: ignore[arg-type]  # the registry checks grades on load
+            joint_grade=mapped.grade,  # type: ignore[arg-type]
+            categories=mapped.categories,
+            source=entry.source,
+            group=record.group or "",  # e.g. ToxiGen's target group or AILuminate's hazard
         )
     return list(items.values())
 
 
 def load_items(
     root: Path | str, names: Iterable[str] | None = None, registry: Registry | None = None
-) -> list[DatasetItem]:
+) -> list[LabelledItem]:
     """Read every registered file present under `root` (all, or those named by entry or source).
 
     A missing file is skipped; a present file that is not the registered one is an error. Items are
@@ -199,7 +197,7 @@ def load_items(
     """
     registry = registry or Registry.load()
     root = Path(root)
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str | None]] = set()
     items = []
     for entry in registry.select(names):
         if entry.parser == LICENCE_PARSER or not entry.local_path(root).exists():

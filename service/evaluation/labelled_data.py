@@ -111,18 +111,22 @@ def parse_categories(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class LabelledItem:
-    """One input (image and/or text) with its gold grades and categories.
+    """One input (image and/or text) with its gold grades and categories: evaluation's and training's.
 
-    `image` is a local file or the raw image bytes; None when the item has no image.
+    `image` is a local file or the raw image bytes (evaluation files), or a picture that `model/`
+    renders itself (a corpus scene, a picture control); None when the item has no image.
     """
 
     id: str
-    image: Path | bytes | None
+    image: Path | bytes | object | None
     text: str | None
     image_grade: Grade | None
     text_grade: Grade | None
     joint_grade: Grade
     categories: tuple[str, ...] = ()
+    split: str = ""  # training's split (train, val, test, ...); "" in evaluation files
+    source: str = ""  # where it comes from: a public dataset's name, "corpus", "handwritten", ...
+    group: str = ""  # within its source: a corpus template family, ToxiGen's group, a set's number
 
     @property
     def pattern(self) -> str | None:
@@ -138,7 +142,9 @@ class LabelledItem:
         """Return the image's bytes (reading the file), or None without an image."""
         if isinstance(self.image, Path):
             return self.image.read_bytes()
-        return self.image
+        if self.image is None or isinstance(self.image, bytes):
+            return self.image
+        raise TypeError(f"{self.id}: a {type(self.image).__name__} picture has no bytes until rendered")
 
 
 @dataclass

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from model.__main__ import main
-from model.data import Sample
 from model.evaluate import choose_thresholds
+from service.evaluation.labelled_data import LabelledItem
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_labelled_files_that_cannot_train_are_one_error_line(
 
 def test_thresholds_are_chosen_when_validation_has_no_unsafe_item() -> None:
     samples = [
-        Sample(f"s{i}", "val", None, "t", None, "safe", grade, (), False, None)
+        LabelledItem(f"s{i}", None, "t", None, "safe", grade, (), split="val")  # type: ignore[arg-type]
         for i, grade in enumerate(["safe", "borderline"] * 10)
     ]
     rng = np.random.default_rng(0)

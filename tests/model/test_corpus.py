@@ -12,18 +12,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.corpus.build import SPLITS, Example, build_corpus, check_example, corpus_stats
+from model.corpus.build import SPLITS, build_corpus, check_example, corpus_intent, corpus_stats
 from model.corpus.cli import main as corpus_cli
 from model.corpus.glyphs import GLYPH_DIR, glyph_names, load_glyph
 from model.corpus.scenes import Scene, image_grade, render_scene
 from model.corpus.texts import INTENT_DIR, INTENTS, IntentFileError, load_intent_file, load_intents
+from service.evaluation.labelled_data import LabelledItem
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS, is_valid_pattern
 
 FIXTURE = Path(__file__).parents[2] / "model" / "data" / "handwritten_pairs.jsonl"
 
 
 @cache
-def corpus() -> tuple[Example, ...]:
+def corpus() -> tuple[LabelledItem, ...]:
     """Build the default corpus once for the whole module."""
     return tuple(build_corpus(seed=0, size=24000))
 
@@ -35,7 +36,7 @@ def test_corpus_has_requested_size_and_split_shares() -> None:
     assert counts["train"] == pytest.approx(0.70 * 24000, rel=0.02)
     assert counts["val"] == pytest.approx(0.15 * 24000, rel=0.05)
     assert counts["test"] == pytest.approx(0.15 * 24000, rel=0.05)
-    assert len({e.uid for e in examples}) == len(examples)
+    assert len({e.id for e in examples}) == len(examples)
 
 
 @pytest.mark.parametrize("split", SPLITS)
@@ -53,7 +54,7 @@ def test_every_category_in_every_split(split: str) -> None:
 
 @pytest.mark.parametrize("split", SPLITS)
 def test_every_intent_in_every_split(split: str) -> None:
-    assert {e.intent for e in corpus() if e.split == split and e.text} == {i.name for i in INTENTS}
+    assert {corpus_intent(e) for e in corpus() if e.split == split and e.text} == {i.name for i in INTENTS}
 
 
 def test_emergent_share_of_unsafe_pairs() -> None:
@@ -62,7 +63,7 @@ def test_emergent_share_of_unsafe_pairs() -> None:
 
 
 def test_joint_classes_are_balanced() -> None:
-    joint = Counter(e.joint_grade for e in corpus())
+    joint: Counter[str] = Counter(e.joint_grade for e in corpus())
     for grade in GRADES:
         assert joint[grade] / len(corpus()) >= 0.20, joint
 
@@ -76,25 +77,25 @@ def test_image_only_and_text_only_examples_are_included() -> None:
 def test_no_family_in_two_splits() -> None:
     splits_of: dict[str, set[str]] = {}
     for example in corpus():
-        if example.family:
-            splits_of.setdefault(example.family, set()).add(example.split)
+        if example.group:
+            splits_of.setdefault(example.group, set()).add(example.split)
     assert all(len(s) == 1 for s in splits_of.values())
 
 
 def test_no_scene_seed_in_two_splits() -> None:
     splits_of: dict[int, set[str]] = {}
     for example in corpus():
-        if example.scene is not None:
-            splits_of.setdefault(example.scene.seed, set()).add(example.split)
+        if isinstance(example.image, Scene):
+            splits_of.setdefault(example.image.seed, set()).add(example.split)
     assert all(len(s) == 1 for s in splits_of.values())
 
 
-def corpus_digest(examples: tuple[Example, ...]) -> str:
+def corpus_digest(examples: tuple[LabelledItem, ...]) -> str:
     """Return the sha256 of every field of every example, in order (one JSON line per example)."""
     digest = hashlib.sha256()
     for e in examples:
-        scene = None if e.scene is None else [list(e.scene.glyphs), e.scene.seed]
-        fields: list[object] = [e.uid, e.split, e.family, e.intent, e.text, e.image_grade, e.text_grade]
+        scene = [list(e.image.glyphs), e.image.seed] if isinstance(e.image, Scene) else None
+        fields: list[object] = [e.id, e.split, e.group, corpus_intent(e), e.text, e.image_grade, e.text_grade]
         fields += [e.joint_grade, list(e.categories), scene]
         digest.update(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
     return digest.hexdigest()
@@ -203,7 +204,7 @@ def test_the_picture_decides_the_same_text() -> None:
     # The same harmless sentence is safe next to a dog and unsafe next to a child.
     texts_by_grade: dict[str, dict[str, set[str]]] = {}
     for e in corpus():
-        if e.pattern and e.intent == "sell_this_one" and e.text:
+        if e.pattern and corpus_intent(e) == "sell_this_one" and e.text:
             texts_by_grade.setdefault(e.text, {}).setdefault(e.joint_grade, set())
     assert any({"safe", "unsafe"} <= set(grades) for grades in texts_by_grade.values())
 

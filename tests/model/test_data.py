@@ -38,7 +38,7 @@ def test_jsonl_samples_skip_missing_images_and_bad_rows(tmp_path: Path) -> None:
     path = tmp_path / "labels.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     samples, skipped = file_samples(path)
-    assert [s.uid for s in samples] == ["a", "b"]
+    assert [s.id for s in samples] == ["a", "b"]
     assert skipped == 3
     first = samples[0]
     assert first.image == tmp_path / "a.png" and first.pattern == "S-S-U" and first.emergent
@@ -88,7 +88,7 @@ def test_added_items_all_train_and_leave_the_corpus_splits_alone(tmp_path: Path)
     path.write_text("\n".join(json.dumps(r) for r in rows))
     cfg = TrainConfig(corpus_size=600, add=str(path))
     added = added_samples(cfg)
-    assert [s.uid for s in added] == [f"extra-{n}" for n in range(12)]  # the row without its image is skipped
+    assert [s.id for s in added] == [f"extra-{n}" for n in range(12)]  # the row without its image is skipped
     assert {s.split for s in added} == {"train"}  # whatever their id hashes to
     assert load_samples(cfg) == load_samples(TrainConfig(corpus_size=600))
     assert added_samples(TrainConfig(corpus_size=600)) == []
@@ -100,7 +100,7 @@ def test_a_train_share_keeps_a_seeded_part_of_the_training_split_and_the_rest_wh
     whole = load_samples(TrainConfig(corpus_size=600))
     part = load_samples(TrainConfig(corpus_size=600, train_share=0.75))
     assert len(part["train"]) == round(0.75 * len(whole["train"]))
-    assert {s.uid for s in part["train"]} < {s.uid for s in whole["train"]}
+    assert {s.id for s in part["train"]} < {s.id for s in whole["train"]}
     assert part["val"] == whole["val"] and part["test"] == whole["test"]  # figures stay comparable
     assert part == load_samples(TrainConfig(corpus_size=600, train_share=0.75))  # the same draw every time
     assert part["train"] != whole["train"][: len(part["train"])]  # a draw over the split, not its head

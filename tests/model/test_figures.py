@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import Sample
 from model.evaluate import handwritten_figures
+from service.evaluation.labelled_data import LabelledItem
 
 ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
 GRADE = {"safe": 0, "borderline": 1, "unsafe": 2}
@@ -21,10 +21,10 @@ THRESHOLDS = {
 }
 
 
-def _pairs(rows: list[tuple[str, str, str, str]]) -> tuple[list[Sample], dict[str, np.ndarray]]:
+def _pairs(rows: list[tuple[str, str, str, str]]) -> tuple[list[LabelledItem], dict[str, np.ndarray]]:
     """(set, text, gold, predicted) rows as hand-written samples and one-hot joint scores."""
     samples = [
-        Sample(f"h{n}", f"handwritten-{s}", None, text, None, None, gold, ())
+        LabelledItem(f"h{n}", None, text, None, None, gold, (), split=f"handwritten-{s}")  # type: ignore[arg-type]
         for n, (s, text, gold, _) in enumerate(rows)
     ]
     joint = np.eye(3, dtype=np.float32)[[GRADE[p] for *_, p in rows]]
