@@ -84,6 +84,21 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         help="VLSU-layout CSV or JSONL of labelled items added to the training split (validation and test "
         "stay those of the corpus or --data)",
     )
+    p.add_argument(
+        "--datasets",
+        help="folder of the registered public datasets (`python -m model datasets check DIR`): train on "
+        "them too, with their held-out sources as the report split",
+    )
+    p.add_argument(
+        "--long-texts", type=int, default=defaults.long_texts, help="long texts made, with --datasets"
+    )
+    p.add_argument(
+        "--tuned-text-layers",
+        type=int,
+        default=ModelConfig.tuned_text_layers,
+        help="top text-encoder layers fine-tuned in a text-only stage before the fusion trains (0 = frozen)",
+    )
+    p.add_argument("--text-stage-epochs", type=_at_least_one, default=defaults.text_stage_epochs)
     p.add_argument("--out", default=defaults.out, help="run folder for checkpoints and figures")
     p.add_argument("--epochs", type=_at_least_one, default=defaults.epochs)
     p.add_argument("--batch-size", type=_at_least_one, default=defaults.batch_size)
@@ -134,12 +149,15 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         text_path=args.text_path,
         image_size=args.image_size or ModelConfig.image_size,
         d_model=args.d_model,
+        tuned_text_layers=args.tuned_text_layers,
     )
     if args.image_tower == "clip":
         side, model_cfg.image_mean, model_cfg.image_std = _clip_preprocessing(args.clip_path)
         model_cfg.image_size = args.image_size or side
     if args.data:  # export and `thresholds` read it again, from wherever they are run
         args.data = str(Path(args.data).resolve())  # (not `add`: the checkpoint keeps its texts)
+    if args.datasets:
+        args.datasets = str(Path(args.datasets).resolve())
     names = {f.name for f in fields(TrainConfig)}
     train_cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     return model_cfg, train_cfg

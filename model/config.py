@@ -17,8 +17,11 @@ class ModelConfig:
     cnn_channels: tuple[int, ...] = (32, 64, 128, 192)  # one stride-2 stage each: 64 -> 4x4 tokens
     # text tower
     text_path: str | None = None  # sentence-encoder folder; None = the all-MiniLM-L6-v2 PyPI package
-    max_tokens: int = 128  # longer texts are truncated (the service says so in its response)
-    freeze_text: bool = True  # the pretrained encoder stays fixed; an adapter block on top is trained
+    max_tokens: int = 256  # the window: the service reads a longer text in overlapping windows
+    freeze_text: bool = True  # the encoder is frozen while the fusion trains (states cached per text)
+    # top encoder layers fine-tuned in a text-only stage first (model/text_stage.py); the checkpoint
+    # holds their weights, the rest come from the encoder's package
+    tuned_text_layers: int = 0
     # fusion
     d_model: int = 256  # width of the fusion blocks
     n_heads: int = 4

@@ -136,6 +136,9 @@ def _render(args: tuple[object, int]) -> np.ndarray:
     image, size = args
     if isinstance(image, Path):
         return load_image(image, size)
+    if hasattr(image, "pixels"):  # a picture that carries nothing (model/public.py)
+        pixels: np.ndarray = image.pixels(size)
+        return pixels
     from model.corpus.scenes import render_scene
 
     return np.asarray(render_scene(image, size).convert("RGB"), dtype=np.uint8)  # type: ignore[arg-type]

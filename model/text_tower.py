@@ -69,15 +69,25 @@ class TextEncoder(nn.Module):
         )
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.lower(input_ids, attention_mask, len(self.layers))
+
+    def lower(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
+        """Return the token states after the embeddings and the first `n_layers` layers (B, T, C)."""
         T = input_ids.shape[1]
         positions = torch.arange(T, device=input_ids.device).unsqueeze(0)  # (1, T)
         x = self.word(input_ids) + self.position(positions) + self.token_type.weight[0]  # (B, T, C)
         x = self.norm(x)
-        # padding keys get a large negative bias so no token attends to them
-        bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * -1e4  # (B, 1, 1, T)
-        for layer in self.layers:
+        bias = _padding_bias(attention_mask, x.dtype)
+        for layer in self.layers[:n_layers]:
             x = layer(x, bias)
         return x
+
+    def upper(self, states: torch.Tensor, attention_mask: torch.Tensor, start: int) -> torch.Tensor:
+        """Run layers `start`.. on the states `lower` returned after `start` layers (B, T, C)."""
+        bias = _padding_bias(attention_mask, states.dtype)
+        for layer in self.layers[start:]:
+            states = layer(states, bias)
+        return states
 
     @classmethod
     def from_folder(cls, folder: Path) -> TextEncoder:
@@ -89,6 +99,11 @@ class TextEncoder(nn.Module):
         weights = load_file(str(folder / "model.safetensors"))
         encoder.load_state_dict(_rename_bert_weights(weights, encoder.layers.__len__()))
         return encoder
+
+
+def _padding_bias(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Padding keys get a large negative bias so no token attends to them: (B, T) -> (B, 1, 1, T)."""
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * -1e4
 
 
 def _rename_bert_weights(weights: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:

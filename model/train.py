@@ -34,8 +34,10 @@ from model.data import (
 )
 from model.evaluate import choose_thresholds, evaluate
 from model.network import SafetyModel
+from model.text_stage import TextLabel, TextStageConfig, tune_text_tower
 from model.text_tower import default_text_path
 from service.evaluation.labelled_data import LabelledItem
+from service.taxonomy import CATEGORIES, GRADES
 
 ARGMAX = {m: {"borderline": 0.5, "unsafe": 0.5} for m in ("image", "text", "joint")} | {"category": 0.5}
 
@@ -46,6 +48,12 @@ class TrainConfig:
     data: str | None = None  # a VLSU-layout CSV or JSONL of labelled items; None = the default corpus
     add: str | None = None  # labelled items (same formats) added to the training split only
     corpus_size: int = 24000  # examples in the default corpus (all splits)
+    # a folder of the registered public datasets (model/datasets); None = corpus (and `add`) only.
+    # With it, training also reads the hand-written look-alikes, long texts and control pictures,
+    # and the `report` split (never tuned on) holds the held-out sources and the sealed contrast sets
+    datasets: str | None = None
+    long_texts: int = 1500  # long texts made from training texts (model/public.py), with `datasets`
+    text_stage_epochs: int = 2  # epochs of the text-only stage (ModelConfig.tuned_text_layers > 0)
     # share of the corpus's (or data's) training split kept, a seeded draw; validation, test and the
     # items of `add` stay whole, so less of the corpus lets the added items weigh more
     train_share: float = 1.0
@@ -83,7 +91,9 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[LabelledItem]]:
         samples, skipped = file_samples(Path(cfg.data), cfg.seed)
         if skipped:
             print(f"skipped {skipped} rows: an image file missing or undecodable, or labels unreadable")
-    splits: dict[str, list[LabelledItem]] = {"train": [], "val": [], "test": []}
+    if cfg.datasets is not None:
+        samples = samples + real_text(cfg)
+    splits: dict[str, list[LabelledItem]] = {"train": [], "val": [], "test": [], "report": []}
     for s in samples:
         splits[s.split].append(s)
     if cfg.train_share < 1:
@@ -93,13 +103,45 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[LabelledItem]]:
             )
         )
         splits["train"] = [splits["train"][i] for i in kept]
-    empty = [name for name, items in splits.items() if not items]
+    empty = [name for name, items in splits.items() if not items and name != "report"]
     if empty:
         raise DataError(
             f"{cfg.data or 'the corpus'}: no items in the {' and '.join(empty)} split ({len(samples)} usable "
             "items, split 80/10/10 by a hash of their id): training needs more labelled items"
         )
     return splits
+
+
+def real_text(cfg: TrainConfig) -> list[LabelledItem]:
+    """Public datasets, hand-written look-alikes and contrast sets, long texts, control pictures."""
+    from model.public import contrast_items, long_texts, lookalike_items, public_items, with_controls
+
+    assert cfg.datasets is not None
+    items = public_items(Path(cfg.datasets)) + lookalike_items() + contrast_items()
+    train = [i for i in items if i.split == "train"]
+    made = long_texts(train, cfg.seed, cfg.long_texts)
+    return items + made + with_controls(items + made, cfg.seed)
+
+
+def text_labels(items: Sequence[LabelledItem]) -> list[TextLabel]:
+    """One label per distinct text: its most severe text-alone grade and the categories it carries."""
+    grades: dict[str, str] = {}
+    categories: dict[str, set[str]] = {}
+    for item in items:
+        if item.text is None or item.text_grade is None:
+            continue
+        known = grades.get(item.text, "safe")
+        grades[item.text] = max(known, item.text_grade, key=GRADES.index)
+        if item.text_grade == item.joint_grade:  # the text carries the item's categories
+            categories.setdefault(item.text, set()).update(item.categories)
+    return [
+        TextLabel(
+            text,
+            grade,
+            tuple(c for c in CATEGORIES if c in categories.get(text, ())) if grade != "safe" else (),
+        )
+        for text, grade in grades.items()
+    ]
 
 
 def added_samples(cfg: TrainConfig) -> list[LabelledItem]:
@@ -208,6 +250,13 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     splits["train"] += added
     added_texts = sorted({s.text for s in added if s.text})
     print("samples:", {k: len(v) for k, v in splits.items()})
+    if model_cfg.tuned_text_layers:
+        stage = TextStageConfig(
+            layers=model_cfg.tuned_text_layers, epochs=cfg.text_stage_epochs, seed=cfg.seed
+        )
+        print(
+            "text stage:", tune_text_tower(model.text_encoder, text_labels(splits["train"]), tokenizer, stage)
+        )
     encode = model.text_encoder.eval()
     data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
     train_set = data["train"]
@@ -290,7 +339,13 @@ def save_checkpoint(
     added_texts: Sequence[str] = (),
 ) -> None:
     """Save weights (the frozen text tower is reloaded from its folder), configs, figures, added texts."""
-    trainable = {k: v for k, v in model.state_dict().items() if not k.startswith("text_encoder.")}
+    tuned = range(
+        len(model.text_encoder.layers) - model_cfg.tuned_text_layers, len(model.text_encoder.layers)
+    )
+    kept = ("text_encoder.", *(f"text_encoder.layers.{i}." for i in tuned))  # the tuned layers stay
+    trainable = {
+        k: v for k, v in model.state_dict().items() if not k.startswith(kept[0]) or k.startswith(kept[1:])
+    }
     torch.save(
         {
             "model_config": model_cfg.to_dict(),
@@ -310,6 +365,7 @@ def load_checkpoint(path: Path) -> tuple[SafetyModel, dict[str, Any]]:
     model_cfg = ModelConfig.from_dict(ckpt["model_config"])
     model = SafetyModel(model_cfg)
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    # the frozen encoder layers come from the encoder's own package; only they may be missing
     assert not unexpected and all(k.startswith("text_encoder.") for k in missing), (missing, unexpected)
     return model.eval(), ckpt
 
