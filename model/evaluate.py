@@ -83,27 +83,48 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
     return float(np.mean(gold[mask] == pred[mask])) if mask.any() else None
 
 
+REAL_UNSAFE_RECALL = 0.90  # on validation's real (non-corpus) items, when it has them
+
+
 def choose_thresholds(
     samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], min_unsafe_recall: float
 ) -> dict[str, Any]:
-    """Pick default thresholds on validation data: best joint macro-F1 at the unsafe-recall floor.
+    """Pick default thresholds on validation data.
 
-    When no setting reaches the floor, the floor drops to one point below the best reachable recall.
+    Corpus only: the best joint macro-F1 at the unsafe-recall floor. With real (non-corpus) items
+    beside the corpus's (`train --datasets`): among settings that keep the corpus's floor and reach
+    REAL_UNSAFE_RECALL on the real items, the one that blocks the fewest harmless real items (then the
+    best F1). When no setting reaches a floor, it drops to one point below the best reachable recall.
     """
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])
+    real = np.array([not s.source.startswith("corpus") for s in samples])
     grid = np.round(np.arange(0.0125, 0.96, 0.0125), 4)  # fine at the low end, where unsafe recall is won
     table = []
     for tu in grid:
         for tb in grid:
             pred = grade_codes(scores["joint"], GradeThresholds(borderline=tb, unsafe=tu))
-            table.append((macro_f1(gold, pred), _recall(gold, pred, 2), float(tb), float(tu)))
-    if np.isnan(table[0][1]):  # no joint-unsafe item in the data: no recall to reach or rank by
-        table = [(f1, 0.0, b, u) for f1, _, b, u in table]
+            harmless_blocked = (
+                float(np.mean(pred[real & (gold == 0)] == 2)) if (real & (gold == 0)).any() else 0.0
+            )
+            table.append(
+                (
+                    macro_f1(gold[~real], pred[~real]) if (~real).any() else macro_f1(gold, pred),
+                    _recall(gold[~real], pred[~real], 2) if (~real).any() else float("nan"),
+                    _recall(gold[real], pred[real], 2) if real.any() else float("nan"),
+                    -harmless_blocked,
+                    float(tb),
+                    float(tu),
+                )
+            )
+    for column, wanted in ((1, min_unsafe_recall), (2, REAL_UNSAFE_RECALL)):
+        if not np.isnan(table[0][column]):  # no joint-unsafe item there: no recall to reach
+            floor = min(wanted, max(row[column] for row in table) - 0.01)
+            table = [row for row in table if row[column] >= floor]
+    if real.any() and (~real).any():
+        _, _, _, _, tb, tu = max(table, key=lambda row: (row[3], row[0], row[4], row[5]))
     else:
-        floor = min(min_unsafe_recall, max(r for _, r, _, _ in table) - 0.01)
-        table = [row for row in table if row[1] >= floor]
-    _, _, tb, tu = max(table)  # best F1, then recall, then the thresholds
+        _, _, _, _, tb, tu = max(table, key=lambda row: (row[0], np.nan_to_num(row[1]), row[4], row[5]))
     return {
         "image": {"borderline": 0.5, "unsafe": 0.5},
         "text": {"borderline": 0.5, "unsafe": 0.5},
@@ -220,3 +241,69 @@ def joint_accuracy(
 ) -> float:
     """Share of samples whose joint grade (with unimodal-unsafe forcing) matches the label."""
     return evaluate(samples, scores, thresholds)["joint_accuracy"]
+
+
+def blocked(
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> np.ndarray:
+    """Return which items the default policy of these thresholds blocks (joint grade unsafe)."""
+    joint = grade_codes(scores["joint"], GradeThresholds(**thresholds["joint"]))
+    image = grade_codes(scores["image"], GradeThresholds(**thresholds["image"]))
+    text = grade_codes(scores["text"], GradeThresholds(**thresholds["text"]))
+    image_in = np.array([s.image is not None for s in samples], dtype=bool)
+    text_in = np.array([s.text is not None for s in samples], dtype=bool)
+    return (joint == 2) | (image_in & (image == 2)) | (text_in & (text == 2))
+
+
+def real_figures(
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> dict[str, Any]:
+    """Per source (and per kind of a hand-written set): items, unsafe ones blocked, harmless ones blocked.
+
+    Text-only items and the same texts beside a control picture are counted apart: `control_effect`
+    is how much a picture that carries nothing adds to the block rate of harmless texts.
+    """
+    block = blocked(samples, scores, thresholds)
+    controlled = np.array([s.image is not None for s in samples], dtype=bool)
+
+    def rates(rows: np.ndarray) -> dict[str, Any]:
+        gold = np.array([samples[int(i)].joint_grade for i in rows])
+        part = block[rows]
+        out: dict[str, Any] = {"n": int(len(rows))}
+        for grade, name in (
+            ("unsafe", "unsafe_blocked"),
+            ("borderline", "borderline_blocked"),
+            ("safe", "harmless_blocked"),
+        ):
+            mask = gold == grade
+            out[name] = float(part[mask].mean()) if mask.any() else None
+            out[f"n_{grade}"] = int(mask.sum())
+        return out
+
+    keys = [s.source if not s.source.startswith("contrast/") else f"{s.source}:{s.group}" for s in samples]
+    figures: dict[str, Any] = {}
+    for key in sorted(set(keys)):
+        rows = np.array([i for i, k in enumerate(keys) if k == key and not controlled[i]], dtype=int)
+        if len(rows):
+            figures[key] = rates(rows)
+    for key in sorted({k.partition(":")[0] for k in keys if ":" in k}):  # a whole contrast set
+        rows = np.array(
+            [i for i, k in enumerate(keys) if k.startswith(f"{key}:") and not controlled[i]], dtype=int
+        )
+        figures[key] = rates(rows)
+    # each harmless text beside a control picture, against the same text alone (ids `<text's id>+<kind>`)
+    index = {s.id: i for i, s in enumerate(samples)}
+    pairs = [
+        (index[s.id.rpartition("+")[0]], i)
+        for i, s in enumerate(samples)
+        if controlled[i] and s.joint_grade == "safe" and s.id.rpartition("+")[0] in index
+    ]
+    effect = None
+    if pairs:
+        alone, beside = (np.array(side) for side in zip(*pairs, strict=True))
+        effect = {
+            "n": len(pairs),
+            "harmless_alone_blocked": float(block[alone].mean()),
+            "harmless_beside_control_blocked": float(block[beside].mean()),
+        }
+    return {"by_source": figures, "control_effect": effect}

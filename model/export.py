@@ -27,11 +27,12 @@ from model.evaluate import (
     handwritten_samples,
     identity_figures,
     identity_samples,
+    real_figures,
 )
 from model.network import SafetyModel, ScoringModel
 from model.quantize import SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
-from model.train import TrainConfig, load_checkpoint, load_samples
+from model.train import TrainConfig, load_checkpoint, load_samples, text_sha256
 from service.evaluation.labelled_data import LabelledItem
 from service.serving.batching import collate
 from service.serving.bundle import INPUT_NAMES, OUTPUT_NAMES, Manifest, file_sha256  # the service's own
@@ -232,11 +233,29 @@ def export(
         )
 
     graph = graphs[cpu_variant]
+    real = [
+        s for name in ("val", "report") for s in splits.get(name, []) if not s.source.startswith("corpus")
+    ]
+    if real:
+        # public datasets and hand-written texts: `report` was never tuned on; `val` chose the thresholds
+        real_pixels = render_images(real, cfg.image_size).numpy()
+        real_scores = onnx_predict(graph, real, real_pixels, tokenizer)
+        metrics["real"] = {"variant": cpu_variant}
+        for name in ("report", "val"):
+            rows = np.array([i for i, s in enumerate(real) if s.split == name], dtype=int)
+            if len(rows):
+                metrics["real"][name] = real_figures(
+                    [real[int(i)] for i in rows],
+                    {k: v[rows] for k, v in real_scores.items()},
+                    ckpt["thresholds"],
+                )
     if handwritten is not None and handwritten.exists():
         # pairs written by hand outside the templates: the closest thing here to unseen real data
         # (a pair the model trained on, through `train --add`, is reported apart from the rest)
         pairs = handwritten_samples(handwritten)
-        trained_texts = {s.text for s in splits["train"] if s.text} | set(ckpt.get("added_texts", ()))
+        added = set(ckpt.get("added_text_sha256", ())) | {text_sha256(t) for t in ckpt.get("added_texts", ())}
+        trained_texts = {s.text for s in splits["train"] if s.text}
+        trained_texts |= {p.text for p in pairs if p.text and text_sha256(p.text) in added}
         metrics["handwritten"] = {"variant": cpu_variant} | handwritten_figures(
             pairs, fixture_scores(graph, pairs, cfg.image_size, tokenizer), ckpt["thresholds"], trained_texts
         )

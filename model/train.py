@@ -8,6 +8,7 @@ is kept, and the default thresholds are chosen on validation data.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import random
@@ -329,6 +330,11 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     return out / "best.pt"
 
 
+def text_sha256(text: str) -> str:
+    """Return the hex sha256 of a text's UTF-8 bytes: how a checkpoint names the texts it trained on."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def save_checkpoint(
     path: Path,
     model: SafetyModel,
@@ -353,7 +359,9 @@ def save_checkpoint(
             "state_dict": trainable if model_cfg.freeze_text else model.state_dict(),
             "thresholds": thresholds,
             "metrics": {"val": val},
-            "added_texts": list(added_texts),  # what `add` trained on: export reports those pairs apart
+            # what `add` trained on, as sha256 of each text (never the text: it may be a dataset's):
+            # export reports those pairs apart
+            "added_text_sha256": sorted(text_sha256(t) for t in added_texts),
         },
         path,
     )
