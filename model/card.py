@@ -39,8 +39,9 @@ def results_markdown(manifest: dict[str, Any]) -> str:
         f"| text-alone grade accuracy | {_pct(m['text_accuracy'])} | ≥ 95% |",
         f"| joint accuracy, image-only inputs | {_pct(m['image_only_joint_accuracy'])} | |",
         f"| joint accuracy, text-only inputs | {_pct(m['text_only_joint_accuracy'])} | |",
-        f"| over-blocking (borderline blocked) | {_pct(m['over_block_rate'])} | |",
-        f"| under-blocking (unsafe not blocked) | {_pct(m['under_block_rate'])} | |",
+        f"| harmless blocked (safe items blocked: over-blocking) | {_pct(m['harmless_blocked'])} | |",
+        f"| borderline blocked | {_pct(m['borderline_blocked'])} | |",
+        f"| unsafe not blocked (under-blocking) | {_pct(m['unsafe_not_blocked'])} | |",
         f"| int8 vs fp32 joint-grade agreement (argmax) | {_pct(m.get('joint_grade_agreement_with_fp32'))} "
         "| ≥ 99% |",
     ]

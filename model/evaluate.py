@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from service.evaluation.labelled_data import LabelledItem
-from service.evaluation.metrics import grade_codes, macro_f1
-from service.policy.rules import GradeThresholds
+from service.evaluation.metrics import BLOCK, blocking_rates, macro_f1
+from service.policy.rules import GradeThresholds, builtin_policy
+from service.policy.vectorised import DecisionArrays, ScoreArrays, decide_all, grade_codes
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 
@@ -24,19 +25,23 @@ def _recall(gold: np.ndarray, pred: np.ndarray, c: int) -> float:
 def evaluate(
     samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> dict[str, Any]:
-    """Compute the model card's figures from per-item scores and the default thresholds."""
+    """Compute the model card's figures from per-item scores and the default thresholds.
+
+    The decisions are the service's: its `default` policy of these thresholds (`decide_all`), so
+    the grades, the forcing and the blocking rates mean what they mean in `python -m service eval`.
+    """
     G = {g: i for i, g in enumerate(GRADES)}
     joint_gold = np.array([G[s.joint_grade] for s in samples])
-    grade = {m: grade_codes(scores[m], GradeThresholds(**thresholds[m])) for m in ("image", "text", "joint")}
+    decisions = default_decisions(samples, scores, thresholds)
+    grade = {"image": decisions.image, "text": decisions.text}
+    joint_pred = decisions.joint
     has_image = np.array([s.image is not None and s.image_grade is not None for s in samples])
     has_text = np.array([s.text is not None and s.text_grade is not None for s in samples])
     image_gold = np.array([G[s.image_grade] if s.image_grade else -1 for s in samples])
     text_gold = np.array([G[s.text_grade] if s.text_grade else -1 for s in samples])
-    # any unimodal unsafe forces joint unsafe (design §2), as the service's policy does
-    image_in = np.array([s.image is not None for s in samples])
-    text_in = np.array([s.text is not None for s in samples])
-    joint_pred = grade["joint"].copy()
-    joint_pred[(image_in & (grade["image"] == 2)) | (text_in & (grade["text"] == 2))] = 2
+    image_in = np.array([s.image is not None for s in samples], dtype=bool)
+    text_in = np.array([s.text is not None for s in samples], dtype=bool)
+    blocking = blocking_rates(joint_gold, decisions.action)
 
     emergent = np.array([s.emergent for s in samples])
     unsafe = joint_gold == 2
@@ -52,10 +57,9 @@ def evaluate(
         "text_accuracy": _masked_accuracy(text_gold, grade["text"], has_text),
         "image_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, image_in & ~text_in),
         "text_only_joint_accuracy": _masked_accuracy(joint_gold, joint_pred, text_in & ~image_in),
-        "over_block_rate": float(np.mean(joint_pred[joint_gold == 1] == 2))
-        if (joint_gold == 1).any()
-        else None,
-        "under_block_rate": float(np.mean(joint_pred[unsafe] != 2)) if unsafe.any() else None,
+        # action == block under that policy: gold-safe items blocked (the headline), gold-borderline
+        # items blocked, gold-unsafe items not blocked
+        **{name: None if np.isnan(rate) else rate for name, rate in blocking.__dict__.items()},
     }
     patterns: dict[str, dict[str, float | int]] = {}
     both = has_image & has_text
@@ -66,7 +70,7 @@ def evaluate(
             "joint_accuracy": float(np.mean(joint_gold[mask] == joint_pred[mask])) if mask.any() else None,  # type: ignore[dict-item]
         }
     result["patterns"] = patterns
-    flagged = scores["categories"] >= thresholds["category"]
+    flagged = decisions.flagged
     target = np.array([[c in s.categories for c in CATEGORIES] for s in samples])
     result["categories"] = {
         c: {
@@ -77,6 +81,25 @@ def evaluate(
         for i, c in enumerate(CATEGORIES)
     }
     return result
+
+
+def default_decisions(
+    samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
+) -> DecisionArrays:
+    """Apply the service's `default` policy of these thresholds to the samples' scores.
+
+    The graph scores every head of every item; the service reads no image (text) head of an item
+    without an image (text): those rows are NaN here, as in the service's score arrays.
+    """
+    image_in = np.array([s.image is not None for s in samples], dtype=bool)
+    text_in = np.array([s.text is not None for s in samples], dtype=bool)
+    arrays = ScoreArrays(
+        image=np.where(image_in[:, None], scores["image"], np.nan),  # keeps the graph's float32
+        text=np.where(text_in[:, None], scores["text"], np.nan),
+        joint=scores["joint"],
+        categories=scores["categories"],
+    )
+    return decide_all(builtin_policy(thresholds), arrays)
 
 
 def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> float | None:
@@ -246,13 +269,9 @@ def joint_accuracy(
 def blocked(
     samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], thresholds: dict[str, Any]
 ) -> np.ndarray:
-    """Return which items the default policy of these thresholds blocks (joint grade unsafe)."""
-    joint = grade_codes(scores["joint"], GradeThresholds(**thresholds["joint"]))
-    image = grade_codes(scores["image"], GradeThresholds(**thresholds["image"]))
-    text = grade_codes(scores["text"], GradeThresholds(**thresholds["text"]))
-    image_in = np.array([s.image is not None for s in samples], dtype=bool)
-    text_in = np.array([s.text is not None for s in samples], dtype=bool)
-    return (joint == 2) | (image_in & (image == 2)) | (text_in & (text == 2))
+    """Return which items the default policy of these thresholds blocks."""
+    blocks: np.ndarray = default_decisions(samples, scores, thresholds).action == BLOCK
+    return blocks
 
 
 def real_figures(

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+WINDOW_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 RELOAD_TRIGGERS = ("endpoint", "sighup", "file")  # what asks for a policy reload (service.api.admin)
 
 
@@ -39,14 +40,23 @@ class Metrics:
             "safety_item_seconds", "Total time per classified item", buckets=LATENCY_BUCKETS, registry=r
         )
         self.batch_size = Histogram(
-            "safety_batch_size", "Items per engine batch", buckets=BATCH_BUCKETS, registry=r
+            "safety_batch_size",
+            "Rows per engine batch (one per item, or per window of a long text)",
+            buckets=BATCH_BUCKETS,
+            registry=r,
         )
         self.batch_failures = Counter("safety_batch_failures", "Batches whose inference raised", registry=r)
         self.deadline_expired = Counter(
             "safety_deadline_expired", "Items whose deadline passed in the queue", registry=r
         )
-        self.queue_depth = Gauge("safety_queue_depth", "Items waiting in the batch queue", registry=r)
-        self.in_flight = Gauge("safety_in_flight_items", "Items in running batches", registry=r)
+        self.queue_depth = Gauge(
+            "safety_queue_depth",
+            "Rows waiting in the batch queue (one per item, or per text window)",
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "safety_in_flight_items", "Rows in running batches (one per item, or per text window)", registry=r
+        )
         self.verdicts = Counter(
             "safety_verdicts",
             "Verdicts by policy, verdict and action",
@@ -81,7 +91,20 @@ class Metrics:
         self.policy_info = Gauge(
             "safety_policy_info", "The loaded policies (1 each)", ["policy", "version", "role"], registry=r
         )
-        self.text_truncated = Counter("safety_text_truncated", "Texts truncated to max_tokens", registry=r)
+        self.text_truncated = Counter(
+            "safety_text_truncated", "Texts longer than max_tokens (read in windows)", registry=r
+        )
+        self.text_windows = Histogram(
+            "safety_text_windows",
+            "Windows of max_tokens per text (one engine row each; 1 for a text that fits)",
+            buckets=WINDOW_BUCKETS,
+            registry=r,
+        )
+        self.text_windows_capped = Counter(
+            "safety_text_windows_capped",
+            "Texts with more windows than SAFETY_MAX_TEXT_WINDOWS: their middle windows were not read",
+            registry=r,
+        )
         self.model_info = Gauge(
             "safety_model_info",
             "The loaded model",

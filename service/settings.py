@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=20_000, ge=1
     )  # longer texts are refused; max_tokens truncation is below this
+    max_text_windows: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Most windows (engine rows) one text is read in. A text longer than the manifest's "
+        "text.max_tokens is read in overlapping windows; past this many, the first windows and the last "
+        "are read and the response says text_truncated. 16 covers 4,000 characters of English at the "
+        "shipped 128-token window: at ~4 characters a token that is ~1,000 tokens, which 128-token windows "
+        "at stride 64 (126 text tokens each) read in 1 + ceil((1000 - 126) / 64) = 15 windows; 16 read "
+        "126 + 15 * 64 = 1,086 tokens (~4,300 characters), and 256-token windows at stride 128 read "
+        "254 + 15 * 128 = 2,174 tokens (~8,700 characters). 1 reads the first window only.",
+    )
     max_batch_items: int = Field(default=64, ge=1)
     decode_threads: int = Field(default=4, ge=1)
 

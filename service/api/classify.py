@@ -25,7 +25,8 @@ from service.api.schemas import (
     Timings,
 )
 from service.errors import QueueFull, reply_for
-from service.policy.rules import Decision, Grade, Policy, shadow_disagreement
+from service.policy.rules import Decision, Grade, Policy
+from service.policy.shadow import shadow_disagreement
 from service.serving.batching import Scored
 from service.serving.inputs import PreparedItem
 from service.taxonomy import is_emergent, pattern
@@ -198,6 +199,7 @@ def _respond(
         },
         flagged_categories=list(decision.flagged_categories),
         text_truncated=item.text_truncated,
+        text_windows=item.text_windows,
         policy=PolicyRef(name=policy.name, version=policy.version),
         model=ModelRef(name=manifest.name, version=manifest.version, sha256=state.engine.info.sha256),
         timings_ms=Timings(
@@ -229,6 +231,10 @@ def _record(
         metrics.emergent.labels(policy).inc()
     if item.text_truncated:
         metrics.text_truncated.inc()
+    if item.text_windows is not None:
+        metrics.text_windows.observe(item.text_windows)
+    if item.windows_skipped:
+        metrics.text_windows_capped.inc()
     log.info(
         "classified",
         extra={
@@ -240,6 +246,8 @@ def _record(
             "flagged": response.flagged_categories,
             "policy": policy,
             "batch_size": scored.batch_size,
+            "text_windows": item.text_windows,
+            "windows_skipped": item.windows_skipped,
             "queue_ms": round(response.timings_ms.queue, 3),
             "inference_ms": round(response.timings_ms.inference, 3),
             "total_ms": round(response.timings_ms.total, 3),

@@ -83,7 +83,15 @@ class ClassifyResponse(BaseModel):
     emergent: bool = Field(description="the joint grade is more severe than both single-modality grades")
     categories: dict[str, CategoryResult]
     flagged_categories: list[str]
-    text_truncated: bool = Field(description="the text was longer than the model's max_tokens and was cut")
+    text_truncated: bool = Field(
+        description="the text was longer than the model's max_tokens: it was read in overlapping windows "
+        "(text_windows), and past SAFETY_MAX_TEXT_WINDOWS only the first windows and the last"
+    )
+    text_windows: int | None = Field(
+        default=None,
+        description="windows of max_tokens the text was read in (1 for a text that fits one); "
+        "null without text",
+    )
     policy: PolicyRef
     model: ModelRef
     timings_ms: Timings

@@ -6,19 +6,20 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from service.errors import ModelBundleError
-from service.evaluation.labelled_data import LabelledData, read_labelled
-from service.evaluation.metrics import compute_metrics, run_eval, score_items
+from service.evaluation.labelled_data import LabelledData, LabelledItem, read_labelled
+from service.evaluation.metrics import compute_metrics
 from service.evaluation.report import write_report
-from service.evaluation.scorers import HttpScorer, Scorer
+from service.evaluation.scorers import HttpScorer, ItemError, Scorer
 from service.evaluation.tuning import tune, tune_summary, write_tuned_policy
-from service.policy.rules import POLICY_NAME_PATTERN, Policy, builtin_policy
+from service.policy.rules import POLICY_NAME_PATTERN, ModelScores, Policy, builtin_policy
 from service.policy.store import (
     PolicyLoadError,
     PolicyStore,
@@ -85,14 +86,18 @@ def add_eval_parsers(
     eval_parser.set_defaults(handler=cli_eval)
 
     tune_parser = subparsers.add_parser(
-        "tune", help="pick joint thresholds that meet an under-block target with the least over-blocking"
+        "tune",
+        help="pick joint thresholds that let at most a target share of unsafe items through, blocking "
+        "the fewest harmless ones",
     )
     _common(tune_parser)
     tune_parser.add_argument(
+        "--max-unsafe-not-blocked",
         "--max-under-block",
+        dest="max_unsafe_not_blocked",
         type=_fraction,
         required=True,
-        help="target, e.g. 0.05 or 5%% (gold unsafe not blocked)",
+        help="the under-blocking target: the share of gold-unsafe items not blocked, e.g. 0.05 or 5%%",
     )
     tune_parser.add_argument(
         "--out", type=Path, required=True, help="policy file to write, e.g. policies/tuned.yaml"
@@ -106,6 +111,50 @@ def add_eval_parsers(
     )  # fmt: skip
     tune_parser.set_defaults(handler=cli_tune)
     return eval_parser, tune_parser
+
+
+def score_items(
+    items: Sequence[LabelledItem], scorer: Scorer, *, batch_size: int = 32, progress: bool = True
+) -> tuple[list[LabelledItem], list[ModelScores], list[str]]:
+    """Score items batch by batch with a progress bar; return the scored items, their scores, and errors."""
+    from tqdm import tqdm
+
+    kept: list[LabelledItem] = []
+    kept_scores: list[ModelScores] = []
+    errors: list[str] = []
+    with tqdm(total=len(items), desc="scoring", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            results = scorer.score(batch)
+            if len(results) != len(batch):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(batch)} items")
+            for item, result in zip(batch, results, strict=True):
+                if isinstance(result, ItemError):
+                    errors.append(f"{item.id}: {result.message}")
+                else:
+                    kept.append(item)
+                    kept_scores.append(result)
+            bar.update(len(batch))
+    return kept, kept_scores, errors
+
+
+def run_eval(
+    data: LabelledData,
+    scorer: Scorer,
+    policy: Policy,
+    out_dir: Path,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+    category_grid: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Score the data, measure `policy` on it, write report.json, report.html and plots to `out_dir`."""
+    items, scores, errors = score_items(data.items, scorer, batch_size=batch_size, progress=progress)
+    report = compute_metrics(items, scores, policy, category_grid=category_grid)
+    report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
+    report["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    write_report(report, out_dir)
+    return report
 
 
 def _fail(message: str) -> int:
@@ -186,7 +235,9 @@ def _print_headline(report: dict[str, Any]) -> None:
 
     print(
         f"items {report['items']}  joint macro-F1 {fmt(report['modalities']['joint']['macro_f1'])}  "
-        f"over-block {fmt(blocking['over_block_rate'])}  under-block {fmt(blocking['under_block_rate'])}  "
+        f"harmless blocked {fmt(blocking['harmless_blocked'])}  "
+        f"borderline blocked {fmt(blocking['borderline_blocked'])}  "
+        f"unsafe not blocked {fmt(blocking['unsafe_not_blocked'])}  "
         f"emergent recall {fmt(report['emergent']['recall'])}"
     )
 
@@ -215,12 +266,13 @@ def cli_tune(
             "can be tuned for it: add unsafe examples to the data"
         )
     category_grid = CATEGORY_GRID if args.sweep_categories else None
-    result = tune(items, scores, base, args.max_under_block, name=out.stem, category_grid=category_grid)
+    target = args.max_unsafe_not_blocked
+    result = tune(items, scores, base, target, name=out.stem, category_grid=category_grid)
     report_policy = result.policy or base
     report = compute_metrics(items, scores, report_policy, category_grid=category_grid)
     report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
     report["tuning"] = tune_summary(result)
-    report["sweep"]["target_under_block"] = args.max_under_block
+    report["sweep"]["target_unsafe_not_blocked"] = target
     if result.chosen is not None:
         report["sweep"]["tuned"] = result.chosen.as_dict()
     report_dir: Path = args.report_dir or out.with_name(f"{out.stem}-report")

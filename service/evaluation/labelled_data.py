@@ -7,7 +7,7 @@ import binascii
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,11 +356,6 @@ def read_labelled(path: Path) -> LabelledData:
     if path.suffix.lower() == ".csv":
         return read_vlsu_csv(path)
     return read_jsonl(path)
-
-
-def gold_grades(items: Iterable[LabelledItem], modality: str) -> list[Grade | None]:
-    """Return each item's gold grade for `image`, `text` or `joint`."""
-    return [getattr(item, f"{modality}_grade") for item in items]
 
 
 def records_to_items(records: Sequence[LabelledRecord]) -> list[LabelledItem]:

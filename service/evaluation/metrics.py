@@ -1,8 +1,9 @@
 """Measure a policy on labelled data: per-modality F1, per-pattern accuracy, blocking rates, calibration.
 
 Everything here works from (gold labels, model scores, policy) alone, so it runs on scores from the
-in-process engine, a running server, or numbers made up in a test. Decisions are computed on arrays
-(`decide_all`) so that a threshold sweep over thousands of grid points stays fast.
+in-process engine, a running server, or numbers made up in a test. Decisions come from the policy's
+own rule on arrays (`service.policy.vectorised`), so that a threshold sweep over thousands of grid
+points stays fast.
 """
 
 from __future__ import annotations
@@ -10,16 +11,31 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from service.evaluation.labelled_data import LabelledData, LabelledItem
-from service.evaluation.scorers import ItemError, Scorer
-from service.policy.rules import ACTIONS, GradeThresholds, ModelScores, Policy, action_severity
+from service.evaluation.labelled_data import LabelledItem
+from service.policy.rules import (
+    ABSENT,
+    ACTIONS,
+    BORDERLINE,
+    SAFE,
+    UNSAFE,
+    GradeThresholds,
+    ModelScores,
+    Policy,
+    force_joint,
+)
+from service.policy.vectorised import (
+    DecisionArrays,
+    ScoreArrays,
+    decide_all,
+    escalation_levels,
+    flag_categories,
+    grade_codes,
+)
 from service.taxonomy import CATEGORIES, CATEGORY_CODES, EMERGENT_PATTERNS, GRADES, VALID_PATTERNS
 
 FloatArray = npt.NDArray[np.float64]
@@ -27,57 +43,18 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 MODALITIES = ("image", "text", "joint")
-ABSENT = -1  # grade code of a missing modality or label
+BLOCK = ACTIONS.index("block")
 CALIBRATION_BINS = 10
 DEFAULT_UNSAFE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 201))
 DEFAULT_BORDERLINE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 21))
 
 
-# --- scores and labels as arrays -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScoreArrays:
-    """Model scores of N items; rows of an absent modality (and missing categories) are NaN."""
-
-    image: FloatArray  # (N, 3) safe, borderline, unsafe
-    text: FloatArray  # (N, 3)
-    joint: FloatArray  # (N, 3)
-    categories: FloatArray  # (N, C) in CATEGORIES order
-
-    @classmethod
-    def from_scores(cls, scores: Sequence[ModelScores]) -> ScoreArrays:
-        """Stack per-item scores into arrays."""
-        n = len(scores)
-
-        def stack(rows: Iterable[tuple[float, float, float] | None]) -> FloatArray:
-            out = np.full((n, 3), np.nan)
-            for i, row in enumerate(rows):
-                if row is not None:
-                    out[i] = row
-            return out
-
-        categories = np.full((n, len(CATEGORIES)), np.nan)
-        for i, s in enumerate(scores):
-            for c, slug in enumerate(CATEGORIES):
-                if slug in s.categories:
-                    categories[i, c] = s.categories[slug]
-        return cls(
-            image=stack(s.image for s in scores),
-            text=stack(s.text for s in scores),
-            joint=stack(s.joint for s in scores),
-            categories=categories,
-        )
-
-    def modality(self, name: str) -> FloatArray:
-        """Return the (N, 3) scores of `image`, `text` or `joint`."""
-        scores: FloatArray = getattr(self, name)
-        return scores
+# --- labels as arrays ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class GoldArrays:
-    """Gold labels of N items as codes (0 safe, 1 borderline, 2 unsafe, -1 unlabelled)."""
+    """Gold labels of N items as codes (0 safe, 1 borderline, 2 unsafe, ABSENT unlabelled)."""
 
     image: IntArray
     text: IntArray
@@ -110,76 +87,26 @@ class GoldArrays:
         return codes
 
 
-# --- a policy applied to arrays ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DecisionArrays:
-    """`Policy.decide` for N items at once: grade codes (-1 absent), flags, action codes."""
-
-    image: IntArray
-    text: IntArray
-    joint: IntArray
-    flagged: BoolArray  # (N, C)
-    action: IntArray  # 0 allow, 1 review, 2 block
-
-    def modality(self, name: str) -> IntArray:
-        """Return the predicted codes of `image`, `text` or `joint`."""
-        codes: IntArray = getattr(self, name)
-        return codes
-
-
-def grade_codes(scores: FloatArray, thresholds: GradeThresholds) -> IntArray:
-    """Apply the grade rule to (N, 3) scores; NaN rows (absent) give -1."""
-    unsafe = scores[:, 2] >= thresholds.unsafe
-    borderline = scores[:, 1] + scores[:, 2] >= thresholds.borderline
-    codes = np.where(unsafe, 2, np.where(borderline, 1, 0)).astype(np.int64)
-    codes[np.isnan(scores).any(axis=1)] = ABSENT
-    return codes
-
-
-def flag_categories(
-    categories: FloatArray, policy: Policy, default_threshold: float | None = None
-) -> BoolArray:
-    """Flag each category at its policy threshold (or `default_threshold` for those not overridden)."""
-    default = policy.category_threshold if default_threshold is None else default_threshold
-    thresholds = np.array([policy.categories.get(slug, default) for slug in CATEGORIES])
-    with np.errstate(invalid="ignore"):
-        flagged: BoolArray = np.nan_to_num(categories, nan=-1.0) >= thresholds
-    return flagged
-
-
-def escalation_levels(flagged: BoolArray, policy: Policy) -> IntArray:
-    """Return the strictest `category_actions` level among each item's flagged categories (0 if none)."""
-    levels = np.array([action_severity(policy.category_actions.get(slug, "allow")) for slug in CATEGORIES])
-    if flagged.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    result: IntArray = np.where(flagged, levels, 0).max(axis=1).astype(np.int64)
-    return result
-
-
-def _action_map(policy: Policy) -> IntArray:
-    return np.array(
-        [action_severity(policy.actions[g]) for g in ("safe", "borderline", "unsafe")], dtype=np.int64
-    )
-
-
-def decide_all(policy: Policy, scores: ScoreArrays) -> DecisionArrays:
-    """Apply `policy` to every item; matches `Policy.decide` item by item."""
-    image = grade_codes(scores.image, policy.image)
-    text = grade_codes(scores.text, policy.text)
-    joint = grade_codes(scores.joint, policy.joint)
-    joint[(image == 2) | (text == 2)] = 2  # any unimodal unsafe forces the joint grade to unsafe
-    flagged = flag_categories(scores.categories, policy)
-    action = np.maximum(_action_map(policy)[joint], escalation_levels(flagged, policy))
-    return DecisionArrays(image, text, joint, flagged, action)
-
-
 # --- metrics -------------------------------------------------------------------------------------
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+def _nan_ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def confusion_matrix(gold: IntArray, predicted: IntArray) -> IntArray:
+    """Count (gold, predicted) grade pairs, rows gold, columns predicted; an item lacking one is left out."""
+    mask = (gold >= 0) & (predicted >= 0)
+    confusion: IntArray = np.bincount(gold[mask] * 3 + predicted[mask], minlength=9).reshape(3, 3)
+    return confusion
 
 
 def classification_metrics(gold: IntArray, predicted: IntArray) -> dict[str, Any]:
@@ -189,8 +116,7 @@ def classification_metrics(gold: IntArray, predicted: IntArray) -> dict[str, Any
     occur in the gold labels or the predictions (as scikit-learn does).
     """
     mask = (gold >= 0) & (predicted >= 0)
-    g, p = gold[mask], predicted[mask]
-    confusion = np.bincount(g * 3 + p, minlength=9).reshape(3, 3)  # rows gold, columns predicted
+    confusion = confusion_matrix(gold, predicted)
     per_class: dict[str, dict[str, Any]] = {}
     f1s: list[float] = []
     for k, grade in enumerate(GRADES):
@@ -269,19 +195,37 @@ def category_table(gold: GoldArrays, decisions: DecisionArrays) -> list[dict[str
     return rows
 
 
-def blocking_rates(gold_joint: IntArray, action: IntArray) -> tuple[float | None, float | None]:
-    """Return (over-block, under-block): gold-borderline items blocked, gold-unsafe items not blocked."""
-    blocked = action == 2
-    borderline, unsafe = gold_joint == 1, gold_joint == 2
-    return (
-        _ratio(int(blocked[borderline].sum()), int(borderline.sum())),
-        _ratio(int((~blocked[unsafe]).sum()), int(unsafe.sum())),
+@dataclass(frozen=True)
+class BlockingRates:
+    """What blocking did to each gold joint grade; NaN where the data has no item of that grade.
+
+    `harmless_blocked` is the headline over-blocking figure: gold-safe items blocked. It is what
+    tuning minimises; `borderline_blocked` is the share of gold-borderline items blocked, and
+    `unsafe_not_blocked` (under-blocking) the share of gold-unsafe items let through.
+    """
+
+    harmless_blocked: float
+    borderline_blocked: float
+    unsafe_not_blocked: float
+
+
+def blocking_rates(gold_joint: IntArray, action: IntArray) -> BlockingRates:
+    """Return the blocking rates of actions (codes) against gold joint grades (codes)."""
+    blocked = action == BLOCK
+
+    def share(grade: int, blocked_or_not: BoolArray) -> float:
+        of_grade = gold_joint == grade
+        return _nan_ratio(int(np.count_nonzero(blocked_or_not & of_grade)), int(np.count_nonzero(of_grade)))
+
+    return BlockingRates(
+        harmless_blocked=share(SAFE, blocked),
+        borderline_blocked=share(BORDERLINE, blocked),
+        unsafe_not_blocked=share(UNSAFE, ~blocked),
     )
 
 
 def blocking_metrics(gold: GoldArrays, decisions: DecisionArrays) -> dict[str, Any]:
-    """Over-/under-blocking rates and the action taken per gold joint grade."""
-    over, under = blocking_rates(gold.joint, decisions.action)
+    """Blocking rates (harmless_blocked first: the headline), item counts, and actions per gold grade."""
     by_gold = {
         grade: {
             action: int(((gold.joint == k) & (decisions.action == a)).sum())
@@ -289,11 +233,12 @@ def blocking_metrics(gold: GoldArrays, decisions: DecisionArrays) -> dict[str, A
         }
         for k, grade in enumerate(GRADES)
     }
+    rates = blocking_rates(gold.joint, decisions.action)
     return {
-        "over_block_rate": over,
-        "under_block_rate": under,
-        "borderline_items": int((gold.joint == 1).sum()),
-        "unsafe_items": int((gold.joint == 2).sum()),
+        **{name: _finite(value) for name, value in rates.__dict__.items()},
+        "safe_items": int((gold.joint == SAFE).sum()),
+        "borderline_items": int((gold.joint == BORDERLINE).sum()),
+        "unsafe_items": int((gold.joint == UNSAFE).sum()),
         "actions_by_gold_joint_grade": by_gold,
     }
 
@@ -367,21 +312,14 @@ class SweepPoint:
     joint_unsafe: float
     joint_borderline: float
     category: float
-    over_block: float  # NaN when there are no gold-borderline items
-    under_block: float  # NaN when there are no gold-unsafe items
+    harmless_blocked: float  # NaN when there are no gold-safe items
+    borderline_blocked: float  # NaN when there are no gold-borderline items
+    unsafe_not_blocked: float  # NaN when there are no gold-unsafe items
     joint_macro_f1: float
 
     def as_dict(self) -> dict[str, float | None]:
         """Return the point as JSON-ready data (NaN → None)."""
         return {k: _finite(v) for k, v in self.__dict__.items()}
-
-
-def _finite(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
-def _nan_ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else math.nan
 
 
 def sweep(
@@ -395,7 +333,8 @@ def sweep(
     """Evaluate `policy` with its joint thresholds (and, if given, `categories.default`) on a grid.
 
     Every other knob of the policy stays as it is: unimodal thresholds, per-category overrides,
-    actions and category actions. The policy's own values are always on the grid.
+    actions and category actions. The policy's own values are always on the grid. Each point is
+    the policy's rule (`decide_all`'s steps); what no swept threshold changes is computed once.
     """
     unsafe_values = sorted({*unsafe_grid, policy.joint.unsafe})
     borderline_values = sorted({*borderline_grid, policy.joint.borderline})
@@ -404,42 +343,38 @@ def sweep(
         if category_grid is not None
         else [policy.category_threshold]
     )
-    forced = (grade_codes(scores.image, policy.image) == 2) | (grade_codes(scores.text, policy.text) == 2)
-    p_unsafe = np.nan_to_num(scores.joint[:, 2], nan=-1.0)
-    p_harm = np.nan_to_num(scores.joint[:, 1] + scores.joint[:, 2], nan=-1.0)
-    action_map = _action_map(policy)
-    borderline_gold, unsafe_gold = gold.joint == 1, gold.joint == 2
-    n_borderline, n_unsafe = int(borderline_gold.sum()), int(unsafe_gold.sum())
-    labelled = gold.joint >= 0
+    image = grade_codes(scores.image, policy.image)
+    text = grade_codes(scores.text, policy.text)
     points = []
     for category in category_values:
         escalation = escalation_levels(flag_categories(scores.categories, policy, category), policy)
         for borderline in borderline_values:
-            harm = p_harm >= borderline
             for unsafe in unsafe_values:
-                joint = np.where(forced | (p_unsafe >= unsafe), 2, np.where(harm, 1, 0))
-                blocked = np.maximum(action_map[joint], escalation) == 2
-                confusion = np.bincount(gold.joint[labelled] * 3 + joint[labelled], minlength=9).reshape(3, 3)
+                thresholds = GradeThresholds(borderline=borderline, unsafe=unsafe)
+                joint = force_joint(grade_codes(scores.joint, thresholds), image, text)
+                rates = blocking_rates(gold.joint, policy.action_code(joint, escalation))
                 points.append(
                     SweepPoint(
-                        joint_unsafe=float(unsafe),
-                        joint_borderline=float(borderline),
-                        category=float(category),
-                        over_block=_nan_ratio(int(blocked[borderline_gold].sum()), n_borderline),
-                        under_block=_nan_ratio(int((~blocked[unsafe_gold]).sum()), n_unsafe),
-                        joint_macro_f1=_confusion_macro_f1(confusion),
+                        float(unsafe),
+                        float(borderline),
+                        float(category),
+                        harmless_blocked=rates.harmless_blocked,
+                        borderline_blocked=rates.borderline_blocked,
+                        unsafe_not_blocked=rates.unsafe_not_blocked,
+                        joint_macro_f1=_confusion_macro_f1(confusion_matrix(gold.joint, joint)),
                     )
                 )
     return points
 
 
 def _confusion_macro_f1(confusion: IntArray) -> float:
+    rows = confusion.tolist()  # plain ints: this runs once per grid point
     f1s = []
     for k in range(3):
-        denominator = int(confusion[k].sum() + confusion[:, k].sum())
+        denominator = sum(rows[k]) + sum(row[k] for row in rows)
         if denominator:
-            f1s.append(2 * int(confusion[k, k]) / denominator)
-    return float(np.mean(f1s)) if f1s else 0.0
+            f1s.append(2 * rows[k][k] / denominator)
+    return sum(f1s) / len(f1s) if f1s else 0.0
 
 
 def sweep_json(points: Sequence[SweepPoint], policy: Policy) -> dict[str, Any]:
@@ -513,49 +448,3 @@ def dry_run_metrics(
     return compute_metrics(
         items, scores, policy, unsafe_grid=DRY_RUN_UNSAFE_GRID, borderline_grid=DRY_RUN_BORDERLINE_GRID
     )
-
-
-def score_items(
-    items: Sequence[LabelledItem], scorer: Scorer, *, batch_size: int = 32, progress: bool = True
-) -> tuple[list[LabelledItem], list[ModelScores], list[str]]:
-    """Score items batch by batch with a progress bar; return the scored items, their scores, and errors."""
-    from tqdm import tqdm
-
-    kept: list[LabelledItem] = []
-    kept_scores: list[ModelScores] = []
-    errors: list[str] = []
-    with tqdm(total=len(items), desc="scoring", unit="item", disable=not progress) as bar:
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            results = scorer.score(batch)
-            if len(results) != len(batch):
-                raise RuntimeError(f"scorer returned {len(results)} results for {len(batch)} items")
-            for item, result in zip(batch, results, strict=True):
-                if isinstance(result, ItemError):
-                    errors.append(f"{item.id}: {result.message}")
-                else:
-                    kept.append(item)
-                    kept_scores.append(result)
-            bar.update(len(batch))
-    return kept, kept_scores, errors
-
-
-def run_eval(
-    data: LabelledData,
-    scorer: Scorer,
-    policy: Policy,
-    out_dir: Path,
-    *,
-    batch_size: int = 32,
-    progress: bool = True,
-    category_grid: Sequence[float] | None = None,
-) -> dict[str, Any]:
-    """Score the data, measure `policy` on it, write report.json, report.html and plots to `out_dir`."""
-    from service.evaluation.report import write_report
-
-    items, scores, errors = score_items(data.items, scorer, batch_size=batch_size, progress=progress)
-    report = compute_metrics(items, scores, policy, category_grid=category_grid)
-    report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
-    report["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_report(report, out_dir)
-    return report

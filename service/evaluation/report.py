@@ -52,7 +52,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
 
 def write_plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Draw the reliability diagram, the over-/under-block sweep and per-pattern accuracy as PNGs."""
+    """Draw the reliability diagram, the blocking sweep and per-pattern accuracy as PNGs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,25 +76,29 @@ def write_plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6, 5))
         points = sweep["points"]
         pairs = [
-            (u, o) for u, o in zip(points["under_block"], points["over_block"], strict=True) if u is not None
+            (u, h)
+            for u, h in zip(points["unsafe_not_blocked"], points["harmless_blocked"], strict=True)
+            if u is not None
         ]
-        under = [u for u, _ in pairs]
-        over = [o if o is not None else 0.0 for _, o in pairs]
-        ax.scatter(under, over, s=6, color="lightgrey", label="grid points")
-        frontier = pareto_frontier(under, over)
+        missed = [u for u, _ in pairs]
+        harmless = [h if h is not None else 0.0 for _, h in pairs]
+        ax.scatter(missed, harmless, s=6, color="lightgrey", label="grid points")
+        frontier = pareto_frontier(missed, harmless)
         if frontier:
             ax.plot(*zip(*frontier, strict=True), color="tab:blue", label="best trade-off")
         for key, style, name in (("current", "r*", "current policy"), ("tuned", "g^", "tuned policy")):
             point = sweep.get(key)
-            if point and point.get("under_block") is not None:
-                ax.plot(point["under_block"], point["over_block"] or 0.0, style, markersize=14, label=name)
-        target = sweep.get("target_under_block")
+            if point and point.get("unsafe_not_blocked") is not None:
+                harmless_blocked = point["harmless_blocked"] or 0.0
+                ax.plot(point["unsafe_not_blocked"], harmless_blocked, style, markersize=14, label=name)
+        target = sweep.get("target_unsafe_not_blocked")
         if target is not None:
-            ax.axvline(target, color="tab:green", linestyle=":", label=f"target under-block {target:.1%}")
+            label = f"target unsafe not blocked {target:.1%}"
+            ax.axvline(target, color="tab:green", linestyle=":", label=label)
         ax.set(
-            xlabel="under-block rate (gold unsafe not blocked)",
-            ylabel="over-block rate (gold borderline blocked)",
-            title="Threshold sweep: over- vs under-blocking",
+            xlabel="unsafe not blocked (share of gold-unsafe items)",
+            ylabel="harmless blocked (share of gold-safe items)",
+            title="Threshold sweep: harmless blocked vs unsafe not blocked",
             xlim=(-0.02, 1.02),
             ylim=(-0.02, 1.02),
         )
@@ -129,14 +133,17 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def pareto_frontier(under: Sequence[float], over: Sequence[float]) -> list[tuple[float, float]]:
-    """Return the (under, over) points no other point beats on both, sorted by under-block."""
+def pareto_frontier(missed: Sequence[float], blocked: Sequence[float]) -> list[tuple[float, float]]:
+    """Return the (missed, blocked) points no other point beats on both, sorted by the first.
+
+    `missed` is unsafe-not-blocked, `blocked` harmless-blocked: lower is better for both.
+    """
     frontier: list[tuple[float, float]] = []
-    best_over = math.inf
-    for u, o in sorted(zip(under, over, strict=True)):
-        if o < best_over:
-            frontier.append((u, o))
-            best_over = o
+    best_blocked = math.inf
+    for m, b in sorted(zip(missed, blocked, strict=True)):
+        if b < best_blocked:
+            frontier.append((m, b))
+            best_blocked = b
     return frontier
 
 
@@ -176,8 +183,9 @@ def render_html(report: dict[str, Any], plots: Sequence[str]) -> str:
         ("skipped: invalid row", data.get("skipped_invalid")),
         ("skipped: scoring error", data.get("scoring_errors")),
         ("joint macro F1", report.get("modalities", {}).get("joint", {}).get("macro_f1")),
-        ("over-block rate (borderline blocked)", blocking.get("over_block_rate")),
-        ("under-block rate (unsafe not blocked)", blocking.get("under_block_rate")),
+        ("harmless blocked (gold-safe items blocked)", blocking.get("harmless_blocked")),
+        ("borderline blocked (gold-borderline items blocked)", blocking.get("borderline_blocked")),
+        ("unsafe not blocked (gold-unsafe items not blocked)", blocking.get("unsafe_not_blocked")),
         ("emergent recall", report.get("emergent", {}).get("recall")),
         ("generated", report.get("generated")),
     ]
@@ -230,9 +238,11 @@ def render_html(report: dict[str, Any], plots: Sequence[str]) -> str:
         (
             "blocking",
             "Blocking",
-            f"<p>Over-block rate: {_fmt(blocking.get('over_block_rate'))} of "
+            f"<p>Harmless blocked: {_fmt(blocking.get('harmless_blocked'))} of "
+            f"{_fmt(blocking.get('safe_items'))} gold-safe items blocked. "
+            f"Borderline blocked: {_fmt(blocking.get('borderline_blocked'))} of "
             f"{_fmt(blocking.get('borderline_items'))} gold-borderline items blocked. "
-            f"Under-block rate: {_fmt(blocking.get('under_block_rate'))} of "
+            f"Unsafe not blocked: {_fmt(blocking.get('unsafe_not_blocked'))} of "
             f"{_fmt(blocking.get('unsafe_items'))} gold-unsafe items not blocked.</p>"
             + _table(["gold joint grade", "allow", "review", "block"], action_rows),
         )
@@ -275,7 +285,7 @@ def render_html(report: dict[str, Any], plots: Sequence[str]) -> str:
             "Threshold sweep",
             f"<p>Joint thresholds swept on a grid; the current policy (joint.unsafe "
             f"{_fmt(current.get('joint_unsafe'))}, joint.borderline {_fmt(current.get('joint_borderline'))}) "
-            f"is marked.</p>" + _img(SWEEP_PNG, plots, "over-block vs under-block curve"),
+            f"is marked.</p>" + _img(SWEEP_PNG, plots, "harmless blocked vs unsafe not blocked curve"),
         )
     )
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from service.errors import ServiceError
 from service.policy.rules import ModelScores
-from service.serving.batching import collate, split
+from service.serving.batching import score_items
 from service.serving.bundle import Bundle
 from service.serving.engine import Engine, EngineInfo, OnnxEngine
 from service.serving.inputs import PreparedItem, Preprocessor, configure_pillow
@@ -61,8 +61,11 @@ class EngineScorer:
             p if isinstance(p, ItemError) else ItemError("not scored") for p in prepared
         ]
         if usable:
-            batch = collate([p for _, p in usable], self._preprocessor.image_size, self._absent_ids)
-            for (index, _), scores in zip(usable, split(self._engine.run(batch), batch), strict=True):
+            # every text window a row, combined as the server combines them
+            scored = score_items(
+                self._engine, [p for _, p in usable], self._preprocessor.image_size, self._absent_ids
+            )
+            for (index, _), scores in zip(usable, scored, strict=True):
                 results[index] = scores
         return results
 

@@ -1,4 +1,8 @@
-"""Tune a policy's joint thresholds to meet an under-blocking target with the least over-blocking."""
+"""Tune a policy's joint thresholds to meet an under-blocking target with the least over-blocking.
+
+Under-blocking is `unsafe_not_blocked` (gold-unsafe items not blocked); over-blocking is
+`harmless_blocked` (gold-safe items blocked), with `borderline_blocked` as the tie-break.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +20,19 @@ from service.evaluation.metrics import (
     DEFAULT_BORDERLINE_GRID,
     DEFAULT_UNSAFE_GRID,
     GoldArrays,
-    ScoreArrays,
     SweepPoint,
     sweep,
 )
 from service.policy.rules import GradeThresholds, ModelScores, Policy
 from service.policy.store import parse_policy, read_yaml
+from service.policy.vectorised import ScoreArrays
 
 
 @dataclass(frozen=True)
 class TuneResult:
     """The tuned policy (None when the target cannot be met) and the figures behind the choice."""
 
-    target_under_block: float
+    target_unsafe_not_blocked: float
     met: bool
     policy: Policy | None
     chosen: SweepPoint | None  # the point of `policy`
@@ -41,15 +45,16 @@ class TuneResult:
         if self.met and self.chosen is not None:
             c = self.chosen
             return (
-                f"target met: under-block {_pct(c.under_block)} <= {_pct(self.target_under_block)} "
-                f"with over-block {_pct(c.over_block)} at joint.unsafe={c.joint_unsafe:g}, "
+                f"target met: unsafe not blocked {_pct(c.unsafe_not_blocked)} <= "
+                f"{_pct(self.target_unsafe_not_blocked)} with harmless blocked {_pct(c.harmless_blocked)} "
+                f"(borderline blocked {_pct(c.borderline_blocked)}) at joint.unsafe={c.joint_unsafe:g}, "
                 f"joint.borderline={c.joint_borderline:g}, categories.default={c.category:g}"
             )
         return (
-            f"target cannot be met: under-block <= {_pct(self.target_under_block)} is not reachable "
-            "on this data "
-            f"with this policy's other settings. Best reachable: under-block {_pct(best.under_block)} "
-            f"(over-block {_pct(best.over_block)}) at joint.unsafe={best.joint_unsafe:g}, "
+            f"target cannot be met: unsafe not blocked <= {_pct(self.target_unsafe_not_blocked)} is not "
+            "reachable on this data with this policy's other settings. Best reachable: unsafe not "
+            f"blocked {_pct(best.unsafe_not_blocked)} (harmless blocked {_pct(best.harmless_blocked)}, "
+            f"borderline blocked {_pct(best.borderline_blocked)}) at joint.unsafe={best.joint_unsafe:g}, "
             f"joint.borderline={best.joint_borderline:g}, categories.default={best.category:g}"
         )
 
@@ -63,13 +68,14 @@ def _zero_if_nan(value: float) -> float:
 
 
 def choose(
-    points: Sequence[SweepPoint], max_under_block: float, base: Policy
+    points: Sequence[SweepPoint], max_unsafe_not_blocked: float, base: Policy
 ) -> tuple[SweepPoint | None, SweepPoint]:
     """Pick the feasible point with the least over-blocking; return it (or None) and the best reachable.
 
-    Ties on over-blocking go to the higher joint macro F1, then to the point nearest the base policy.
-    With no gold-borderline items over-blocking counts as 0; with no gold-unsafe items every point
-    meets the target (`tune` on the command line refuses such data).
+    Over-blocking is `harmless_blocked`; ties go to the least `borderline_blocked`, then to the
+    higher joint macro F1, then to the point nearest the base policy. A rate without items of its
+    grade counts as 0; with no gold-unsafe items every point meets the target (`tune` on the
+    command line refuses such data).
     """
 
     def distance(p: SweepPoint) -> float:
@@ -79,11 +85,16 @@ def choose(
             + abs(p.category - base.category_threshold)
         )
 
-    feasible = [p for p in points if math.isnan(p.under_block) or p.under_block <= max_under_block + 1e-12]
-    chosen = min(
-        feasible, key=lambda p: (_zero_if_nan(p.over_block), -p.joint_macro_f1, distance(p)), default=None
-    )
-    best = min(points, key=lambda p: (_zero_if_nan(p.under_block), _zero_if_nan(p.over_block), distance(p)))
+    def over_blocking(p: SweepPoint) -> tuple[float, float]:
+        return _zero_if_nan(p.harmless_blocked), _zero_if_nan(p.borderline_blocked)
+
+    feasible = [
+        p
+        for p in points
+        if math.isnan(p.unsafe_not_blocked) or p.unsafe_not_blocked <= max_unsafe_not_blocked + 1e-12
+    ]
+    chosen = min(feasible, key=lambda p: (*over_blocking(p), -p.joint_macro_f1, distance(p)), default=None)
+    best = min(points, key=lambda p: (_zero_if_nan(p.unsafe_not_blocked), *over_blocking(p), distance(p)))
     return chosen, best
 
 
@@ -91,16 +102,19 @@ def tune(
     items: Sequence[LabelledItem],
     scores: Sequence[ModelScores],
     base: Policy,
-    max_under_block: float,
+    max_unsafe_not_blocked: float,
     *,
     name: str | None = None,
     unsafe_grid: Sequence[float] = DEFAULT_UNSAFE_GRID,
     borderline_grid: Sequence[float] = DEFAULT_BORDERLINE_GRID,
     category_grid: Sequence[float] | None = None,
 ) -> TuneResult:
-    """Sweep the joint thresholds (and optionally `categories.default`) of `base`; keep every other knob."""
-    if not 0.0 <= max_under_block <= 1.0:
-        raise ValueError(f"max_under_block must be between 0 and 1, got {max_under_block}")
+    """Sweep the joint thresholds (and optionally `categories.default`) of `base`; keep every other knob.
+
+    The target: at most `max_unsafe_not_blocked` of the gold-unsafe items not blocked.
+    """
+    if not 0.0 <= max_unsafe_not_blocked <= 1.0:
+        raise ValueError(f"max_unsafe_not_blocked must be between 0 and 1, got {max_unsafe_not_blocked}")
     points = sweep(
         GoldArrays.from_items(items),
         ScoreArrays.from_scores(scores),
@@ -109,20 +123,21 @@ def tune(
         borderline_grid=borderline_grid,
         category_grid=category_grid,
     )
-    chosen, best = choose(points, max_under_block, base)
+    chosen, best = choose(points, max_unsafe_not_blocked, base)
     policy = None
     if chosen is not None:
         categories = {**base.categories, "default": chosen.category}
         policy = base.model_copy(
             update={
                 "name": name or base.name,
-                "description": f"Tuned from {base.name!r} for under-block <= {max_under_block:.1%}.",
+                "description": f"Tuned from {base.name!r} for unsafe not blocked <= "
+                f"{max_unsafe_not_blocked:.1%}.",
                 "joint": GradeThresholds(unsafe=chosen.joint_unsafe, borderline=chosen.joint_borderline),
                 "categories": categories,
             }
         )
         policy = Policy.model_validate(policy.model_dump())  # re-validate the copy
-    return TuneResult(max_under_block, chosen is not None, policy, chosen, best, points)
+    return TuneResult(max_unsafe_not_blocked, chosen is not None, policy, chosen, best, points)
 
 
 def policy_yaml(policy: Policy, header: Sequence[str] = ()) -> str:
@@ -142,12 +157,14 @@ def tuned_policy_header(result: TuneResult, data_source: str, items: int, base: 
         f"Base policy: {base.name} (version {base.version}); only joint thresholds"
         + (" and categories.default" if len({p.category for p in result.points}) > 1 else "")
         + " were tuned.",
-        f"Target: under-block rate (gold-unsafe items not blocked) <= {_pct(result.target_under_block)}.",
+        "Target: unsafe not blocked (gold-unsafe items not blocked) <= "
+        f"{_pct(result.target_unsafe_not_blocked)}.",
     ]
     if chosen is not None:
         lines += [
-            f"Achieved on that data: under-block {_pct(chosen.under_block)}, "
-            f"over-block {_pct(chosen.over_block)} (gold-borderline items blocked), "
+            f"Achieved on that data: unsafe not blocked {_pct(chosen.unsafe_not_blocked)}, "
+            f"harmless blocked {_pct(chosen.harmless_blocked)} (gold-safe items blocked), "
+            f"borderline blocked {_pct(chosen.borderline_blocked)}, "
             f"joint macro F1 {chosen.joint_macro_f1:.3f}.",
             "Re-measure on held-out data before shipping: "
             f"`python -m service eval --data HELD_OUT --policy {chosen_name} --out runs/eval-{chosen_name}`.",
@@ -169,7 +186,7 @@ def write_tuned_policy(result: TuneResult, path: Path, data_source: str, items: 
 def tune_summary(result: TuneResult) -> dict[str, Any]:
     """Return the tuning outcome as JSON-ready data for the report."""
     return {
-        "target_under_block": result.target_under_block,
+        "target_unsafe_not_blocked": result.target_unsafe_not_blocked,
         "met": result.met,
         "message": result.message(),
         "chosen": result.chosen.as_dict() if result.chosen else None,

@@ -1,25 +1,40 @@
-"""Threshold policies: turn model scores into grades, flagged categories and an action."""
+"""Threshold policies: turn model scores into grades, flagged categories and an action.
+
+Each step of the rule is written once here and works on one item's numbers and on arrays alike:
+`Policy.decide` applies the steps to one item, `service.policy.vectorised.decide_all` to N items
+(the evaluation report, the threshold sweep, tuning and the model card).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.taxonomy import CATEGORIES, GRADES
 
 Grade = Literal["safe", "borderline", "unsafe"]
 Action = Literal["allow", "review", "block"]
-Direction = Literal["stricter", "looser"]
 
+GRADE_NAMES: tuple[Grade, ...] = ("safe", "borderline", "unsafe")  # GRADES, typed
 ACTIONS: tuple[Action, ...] = ("allow", "review", "block")
 DEFAULT_ACTIONS: dict[Grade, Action] = {"safe": "allow", "borderline": "review", "unsafe": "block"}
 DEFAULT_CATEGORY_THRESHOLD = 0.5
 POLICY_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+# Grade codes (GRADES order) and ABSENT for a missing modality; action codes are ACTIONS' order.
+SAFE, BORDERLINE, UNSAFE = 0, 1, 2
+ABSENT = -1
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Code = int | np.integer[Any]  # one item's grade or action code
 
 
 def action_severity(action: Action) -> int:
@@ -58,14 +73,29 @@ class GradeThresholds(BaseModel):
     borderline: float = Field(default=0.5, ge=0.0, le=1.0)
     unsafe: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    @overload
+    def code(self, p_borderline: float, p_unsafe: float) -> np.integer[Any]: ...
+    @overload
+    def code(self, p_borderline: FloatArray, p_unsafe: FloatArray) -> IntArray: ...
+    def code(self, p_borderline: float | FloatArray, p_unsafe: float | FloatArray) -> Any:
+        """The grade rule, on one item's scores or on arrays: the most severe grade whose test passes."""
+        unsafe = UNSAFE * (p_unsafe >= self.unsafe)
+        borderline = BORDERLINE * (p_borderline + p_unsafe >= self.borderline)
+        return np.maximum(unsafe, borderline)
+
     def grade(self, scores: tuple[float, float, float]) -> Grade:
         """Return the grade these thresholds give to (safe, borderline, unsafe) scores."""
         _, p_borderline, p_unsafe = scores
-        if p_unsafe >= self.unsafe:
-            return "unsafe"
-        if p_borderline + p_unsafe >= self.borderline:
-            return "borderline"
-        return "safe"
+        return GRADE_NAMES[int(self.code(p_borderline, p_unsafe))]
+
+
+@overload
+def force_joint(joint: Code, image: Code, text: Code) -> np.integer[Any]: ...
+@overload
+def force_joint(joint: IntArray, image: IntArray, text: IntArray) -> IntArray: ...
+def force_joint(joint: Code | IntArray, image: Code | IntArray, text: Code | IntArray) -> Any:
+    """Any unimodal unsafe forces the joint grade to unsafe (design §2); codes of one item or arrays."""
+    return np.maximum(joint, UNSAFE * ((image == UNSAFE) | (text == UNSAFE)))
 
 
 def _check_category_keys(keys: Any, allow_default: bool) -> None:
@@ -93,16 +123,6 @@ class Policy(BaseModel):
     categories: dict[str, float] = Field(default_factory=lambda: {"default": DEFAULT_CATEGORY_THRESHOLD})
     actions: dict[Grade, Action] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
     category_actions: dict[str, Action] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_category_threshold(cls, data: Any) -> Any:
-        # `category_threshold=x` (the first version of this class) means `categories: {default: x}`.
-        if isinstance(data, dict) and "category_threshold" in data:
-            data = dict(data)
-            threshold = data.pop("category_threshold")
-            data["categories"] = {**dict(data.get("categories") or {}), "default": threshold}
-        return data
 
     @field_validator("categories")
     @classmethod
@@ -135,31 +155,43 @@ class Policy(BaseModel):
         """Return the flagging threshold of categories without an override."""
         return self.categories["default"]
 
-    def category_threshold_for(self, slug: str) -> float:
-        """Return the score at which `slug` is flagged."""
-        return self.categories.get(slug, self.categories["default"])
+    def category_threshold_for(self, slug: str, default: float | None = None) -> float:
+        """Return the score at which `slug` is flagged (`default` stands in for `categories.default`)."""
+        return self.categories.get(slug, self.categories["default"] if default is None else default)
+
+    def category_action_level(self, slug: str) -> int:
+        """Return the severity of the action a flagged `slug` escalates to (0 when it has none)."""
+        return action_severity(self.category_actions.get(slug, "allow"))
+
+    @overload
+    def action_code(self, joint: Code, escalation: Code) -> np.integer[Any]: ...
+    @overload
+    def action_code(self, joint: IntArray, escalation: IntArray) -> IntArray: ...
+    def action_code(self, joint: Code | IntArray, escalation: Code | IntArray) -> Any:
+        """The joint grade's action, made stricter (never looser) by the strictest flagged category's."""
+        by_grade = np.array([action_severity(self.actions[g]) for g in GRADE_NAMES])
+        return np.maximum(by_grade[joint], escalation)
 
     def decide(self, scores: ModelScores) -> Decision:
         """Grade each modality, flag categories and pick the action."""
-        image_grade = self.image.grade(scores.image) if scores.image is not None else None
-        text_grade = self.text.grade(scores.text) if scores.text is not None else None
-        joint_grade = self.joint.grade(scores.joint)
-        # Any unimodal unsafe forces the joint grade to unsafe (design §2).
-        if "unsafe" in (image_grade, text_grade):
-            joint_grade = "unsafe"
+        image = ABSENT if scores.image is None else self.image.code(scores.image[1], scores.image[2])
+        text = ABSENT if scores.text is None else self.text.code(scores.text[1], scores.text[2])
+        joint = force_joint(self.joint.code(scores.joint[1], scores.joint[2]), image, text)
         flagged = tuple(
             slug for slug, score in scores.categories.items() if score >= self.category_threshold_for(slug)
         )
-        base_action = self.actions[joint_grade]
-        escalated_by = tuple(
-            slug
-            for slug in flagged
-            if action_severity(self.category_actions.get(slug, "allow")) > action_severity(base_action)
+        levels = [self.category_action_level(slug) for slug in flagged]
+        action = self.action_code(joint, max(levels, default=0))
+        base = self.action_code(joint, 0)
+        escalated_by = tuple(slug for slug, level in zip(flagged, levels, strict=True) if level > base)
+        return Decision(
+            image_grade=None if image == ABSENT else GRADE_NAMES[int(image)],
+            text_grade=None if text == ABSENT else GRADE_NAMES[int(text)],
+            joint_grade=GRADE_NAMES[int(joint)],
+            flagged_categories=flagged,
+            action=ACTIONS[int(action)],
+            escalated_by=escalated_by,
         )
-        action = max(
-            (self.category_actions[s] for s in escalated_by), key=action_severity, default=base_action
-        )
-        return Decision(image_grade, text_grade, joint_grade, flagged, action, escalated_by)
 
 
 def builtin_policy(thresholds: Mapping[str, Any]) -> Policy:
@@ -172,77 +204,6 @@ def builtin_policy(thresholds: Mapping[str, Any]) -> Policy:
         joint=GradeThresholds(**thresholds["joint"]),
         categories={"default": thresholds.get("category", DEFAULT_CATEGORY_THRESHOLD)},
     )
-
-
-# --- shadow policy -------------------------------------------------------------------------------
-
-_GRADE_FIELDS = ("image", "text", "joint")
-
-
-@dataclass(frozen=True)
-class ShadowDisagreement:
-    """How a shadow policy's decision differs from the live one (directions are the shadow's)."""
-
-    action: Direction | None
-    live_action: Action
-    shadow_action: Action
-    # Grade fields (`image`, `text`, `joint`) whose grade differs, with the shadow's direction.
-    grades: dict[str, Direction] = field(default_factory=dict)
-    stricter_categories: tuple[str, ...] = ()  # flagged by the shadow only
-    looser_categories: tuple[str, ...] = ()  # flagged by the live policy only
-
-    def counts(self) -> list[tuple[str, Direction]]:
-        """Return one (what, direction) pair per difference, for a labelled counter.
-
-        `what` is `action`, `grade:<image|text|joint>` or `category:<slug>`.
-        """
-        pairs: list[tuple[str, Direction]] = []
-        if self.action is not None:
-            pairs.append(("action", self.action))
-        pairs.extend((f"grade:{name}", direction) for name, direction in self.grades.items())
-        pairs.extend((f"category:{slug}", "stricter") for slug in self.stricter_categories)
-        pairs.extend((f"category:{slug}", "looser") for slug in self.looser_categories)
-        return pairs
-
-    def log_fields(self) -> dict[str, Any]:
-        """Return the disagreement as flat, content-free fields for a structured log line."""
-        return {
-            "shadow_action_direction": self.action,
-            "live_action": self.live_action,
-            "shadow_action": self.shadow_action,
-            "shadow_grades": dict(self.grades),
-            "shadow_stricter_categories": list(self.stricter_categories),
-            "shadow_looser_categories": list(self.looser_categories),
-        }
-
-
-def _direction(live: int, shadow: int) -> Direction | None:
-    if shadow == live:
-        return None
-    return "stricter" if shadow > live else "looser"
-
-
-def shadow_disagreement(live: Decision, shadow: Decision) -> ShadowDisagreement | None:
-    """Compare a shadow decision with the live one; None when they agree on everything."""
-    grades: dict[str, Direction] = {}
-    for name in _GRADE_FIELDS:
-        live_grade: Grade | None = getattr(live, f"{name}_grade")
-        shadow_grade: Grade | None = getattr(shadow, f"{name}_grade")
-        if live_grade is None or shadow_grade is None:
-            continue
-        direction = _direction(GRADES.index(live_grade), GRADES.index(shadow_grade))
-        if direction is not None:
-            grades[name] = direction
-    live_flags, shadow_flags = set(live.flagged_categories), set(shadow.flagged_categories)
-    disagreement = ShadowDisagreement(
-        action=_direction(action_severity(live.action), action_severity(shadow.action)),
-        live_action=live.action,
-        shadow_action=shadow.action,
-        grades=grades,
-        stricter_categories=tuple(sorted(shadow_flags - live_flags)),
-        looser_categories=tuple(sorted(live_flags - shadow_flags)),
-    )
-    return disagreement if disagreement.counts() else None
 
 
 assert GRADES == ("safe", "borderline", "unsafe")

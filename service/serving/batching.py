@@ -1,9 +1,14 @@
-"""Dynamic batching: a bounded asyncio queue of prepared items, batched whenever the engine is free.
+"""Dynamic batching: a bounded queue of prepared items, batched whenever the engine is free.
 
 The batcher sees arrays only (rule 6). Inference runs in worker threads so the event loop never blocks.
 Guarantees: a request whose deadline passed while queued never runs and gets DeadlineExceeded; a batch
 that raises fails exactly its own futures; a full queue raises QueueFull at once; `stop()` drains.
 Times come from time.monotonic(), not loop.time(): uvloop's clock ticks in whole milliseconds.
+
+Limits count engine rows, not items: an item takes one row per text window (one for a short text or an
+image alone), so `queue_size` bounds the rows waiting and `max_batch_size` the rows of a batch. An item
+is never split across batches: one with more rows than max_batch_size runs alone, as one oversized
+batch (the engine cuts it further: CUDA into bucket-sized chunks, CPU into length groups).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +41,7 @@ class Scored:
     scores: ModelScores
     queue_s: float
     inference_s: float
-    batch_size: int
+    batch_size: int  # rows of the item's batch (one per text window)
 
 
 class BatchStats(Protocol):
@@ -74,22 +80,43 @@ class Pending:
     deadline: float
     started: bool = field(default=False)
 
+    @property
+    def rows(self) -> int:
+        return self.item.rows
+
+
+Row = tuple[npt.NDArray[np.uint8] | None, npt.NDArray[np.int64] | None]  # (pixels, input_ids) of one row
+
 
 def collate(items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDArray[np.int64]) -> Batch:
-    """Stack items into one batch: black images for missing ones, texts padded with 0 to the longest."""
-    texts = [item.input_ids if item.input_ids is not None else absent_ids for item in items]
+    """Stack items into one batch, one row each (a long text's first window only; collate_windows reads
+    them all): black images for missing ones, texts padded with 0 to the longest."""
+    return _collate_rows([(item.pixels, item.input_ids) for item in items], image_size, absent_ids)
+
+
+def collate_windows(
+    items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDArray[np.int64]
+) -> Batch:
+    """Stack items into one batch of `item.rows` rows each: a row per text window, each with the item's
+    image, in the items' order (split_windows reads them back)."""
+    rows = [(item.pixels, ids) for item in items for ids in item.row_ids()]
+    return _collate_rows(rows, image_size, absent_ids)
+
+
+def _collate_rows(rows: Sequence[Row], image_size: int, absent_ids: npt.NDArray[np.int64]) -> Batch:
+    texts = [ids if ids is not None else absent_ids for _, ids in rows]
     seq = max(len(ids) for ids in texts)
-    input_ids = np.zeros((len(items), seq), dtype=np.int64)  # (B, T)
-    attention_mask = np.zeros((len(items), seq), dtype=np.int64)  # (B, T)
-    pixels = np.zeros((len(items), image_size, image_size, 3), dtype=np.uint8)  # (B, H, W, 3)
-    present = np.zeros((len(items), 2), dtype=np.float32)  # (B, 2)
-    for row, (item, ids) in enumerate(zip(items, texts, strict=True)):
+    input_ids = np.zeros((len(rows), seq), dtype=np.int64)  # (B, T)
+    attention_mask = np.zeros((len(rows), seq), dtype=np.int64)  # (B, T)
+    pixels = np.zeros((len(rows), image_size, image_size, 3), dtype=np.uint8)  # (B, H, W, 3)
+    present = np.zeros((len(rows), 2), dtype=np.float32)  # (B, 2)
+    for row, ((image, given), ids) in enumerate(zip(rows, texts, strict=True)):
         input_ids[row, : len(ids)] = ids
         attention_mask[row, : len(ids)] = 1
-        if item.pixels is not None:
-            pixels[row] = item.pixels
+        if image is not None:
+            pixels[row] = image
             present[row, 0] = 1.0
-        if item.input_ids is not None:
+        if given is not None:
             present[row, 1] = 1.0
     return Batch(pixels, input_ids, attention_mask, present)
 
@@ -116,6 +143,47 @@ def split(scores: BatchScores, batch: Batch) -> list[ModelScores]:
     ]
 
 
+def combine_windows(windows: Sequence[ModelScores]) -> ModelScores:
+    """Read a text's windows as one item, by its most severe window.
+
+    - joint: the scores of the window with the highest joint p_unsafe;
+    - text: the scores of the window with the highest text p_unsafe;
+    - each category: its highest score over the windows (they may come from different windows);
+    - image: the first window's (the image is the same in every window).
+    Ties go to the earliest window. One window is returned as it is: a short text reads as before.
+    """
+    if len(windows) == 1:
+        return windows[0]
+    first = windows[0]
+    texts = [w.text for w in windows if w.text is not None]
+    return ModelScores(
+        image=first.image,
+        text=max(texts, key=lambda t: t[2]) if texts else None,  # max() keeps the first of equals
+        joint=max((w.joint for w in windows), key=lambda j: j[2]),
+        categories={slug: max(w.categories[slug] for w in windows) for slug in first.categories},
+    )
+
+
+def split_windows(scores: BatchScores, batch: Batch, items: Sequence[PreparedItem]) -> list[ModelScores]:
+    """Cut the outputs of a collate_windows batch into per-item scores (combine_windows over its rows)."""
+    rows = split(scores, batch)
+    if len(rows) == len(items):  # one row each: no window to combine
+        return rows
+    out, start = [], 0
+    for item in items:
+        out.append(combine_windows(rows[start : start + item.rows]))
+        start += item.rows
+    return out
+
+
+def score_items(
+    engine: Engine, items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDArray[np.int64]
+) -> list[ModelScores]:
+    """Run items as one batch, every text window a row, and return each item's combined scores."""
+    batch = collate_windows(items, image_size, absent_ids)
+    return split_windows(engine.run(batch), batch, items)
+
+
 class Batcher:
     """Queue prepared items, run them in batches on the engine, resolve each item's future."""
 
@@ -140,21 +208,25 @@ class Batcher:
         self._workers = workers
         self._retry_after_s = retry_after_s
         self._stats: BatchStats = stats or _NoStats()
-        self._queue: asyncio.Queue[Pending] = asyncio.Queue(maxsize=queue_size)
+        self._queue_size = queue_size  # rows
+        self._waiting: deque[Pending] = deque()
+        self._waiting_rows = 0
+        self._arrived = asyncio.Event()  # set when items are queued; workers clear it before they wait
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        self._in_flight = 0
+        self._in_flight = 0  # rows
         self._gathering = 0  # workers holding items off the queue while they wait for a fuller batch
         self._closed = False
 
     @property
     def depth(self) -> int:
-        """Items waiting in the queue (not yet in a batch)."""
-        return self._queue.qsize()
+        """Rows waiting in the queue, not yet in a batch (one per text window; an item without a long
+        text is one row)."""
+        return self._waiting_rows
 
     @property
     def in_flight(self) -> int:
-        """Items in batches that are running now."""
+        """Rows in batches that are running now."""
         return self._in_flight
 
     async def start(self) -> None:
@@ -163,20 +235,28 @@ class Batcher:
         self._tasks = [asyncio.create_task(self._work(), name=f"batcher-{i}") for i in range(self._workers)]
 
     def submit(self, items: Sequence[PreparedItem], timeout_s: float) -> list[Pending]:
-        """Queue all items or none: raise QueueFull when they do not all fit."""
+        """Queue all items or none: raise QueueFull when their rows do not all fit.
+
+        Rows more than the whole queue holds (a batch request of long texts) are queued when the queue
+        is empty, so they wait for it to drain instead of being refused for ever.
+        """
         if self._closed:
             raise ShuttingDown("the service is shutting down")
-        free = self._queue.maxsize - self._queue.qsize()
-        if len(items) > free:
+        rows = sum(item.rows for item in items)
+        free = self._queue_size - self._waiting_rows
+        if min(rows, self._queue_size) > free:
             raise QueueFull(
-                f"the queue is full ({self._queue.maxsize} items); retry later",
+                f"the queue is full ({self._queue_size} rows: one per item, or per window of a long "
+                "text); retry later",
                 retry_after_s=self._retry_after_s,
             )
         loop = asyncio.get_running_loop()
         now = time.monotonic()
         pending = [Pending(item, loop.create_future(), now, now + timeout_s) for item in items]
-        for p in pending:
-            self._queue.put_nowait(p)
+        self._waiting.extend(pending)
+        self._waiting_rows += rows
+        if pending:
+            self._arrived.set()
         return pending
 
     async def result(self, pending: Pending) -> Scored:
@@ -202,21 +282,42 @@ class Batcher:
         """Refuse new items, let queued and running batches finish (up to grace_s), then stop."""
         self._closed = True
         end = time.monotonic() + grace_s
-        while (self._queue.qsize() or self._gathering or self._in_flight) and time.monotonic() < end:
+        while (self._waiting or self._gathering or self._in_flight) and time.monotonic() < end:
             await asyncio.sleep(0.005)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        while not self._queue.empty():
-            p = self._queue.get_nowait()
+        while self._waiting:
+            p = self._pop()
             if not p.future.done():
                 p.future.set_exception(ShuttingDown("the service stopped before this request ran"))
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def _pop(self) -> Pending:
+        p = self._waiting.popleft()
+        self._waiting_rows -= p.rows
+        return p
+
+    async def _next(self) -> Pending:
+        """Take the oldest queued item, waiting for one."""
+        while not self._waiting:
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self._pop()
+
+    async def _arrival(self, timeout_s: float) -> bool:
+        """Wait (with the queue empty) until items are queued or timeout_s passes; False on the timeout."""
+        self._arrived.clear()
+        try:
+            await asyncio.wait_for(self._arrived.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
     async def _work(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            batch = [await self._next()]
             try:
                 self._gathering += 1
                 try:
@@ -231,20 +332,31 @@ class Batcher:
                 raise
 
     async def _gather(self, batch: list[Pending]) -> None:
-        """Add what is queued, then (with a batching wait) what arrives until the wait ends or it is full."""
-        self._take_ready(batch)
+        """Add what is queued, then (with a batching wait) what arrives until the wait ends or it is full.
+
+        Items join in queue order while their rows fit in max_batch_size; the first item always runs,
+        alone when it has more rows than that.
+        """
+        rows = self._take_ready(batch, batch[0].rows)
         if self._max_wait_s > 0:
             until = time.monotonic() + self._max_wait_s
-            while len(batch) < self._max_batch_size and (left := until - time.monotonic()) > 0:
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), left))
-                except TimeoutError:
+            # an item still queued after _take_ready does not fit: the batch is as full as it gets
+            while rows < self._max_batch_size and not self._waiting:
+                left = until - time.monotonic()
+                if left <= 0 or not await self._arrival(left):
                     break
-                self._take_ready(batch)
+                rows = self._take_ready(batch, rows)
 
-    def _take_ready(self, batch: list[Pending]) -> None:
-        while len(batch) < self._max_batch_size and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
+    def _take_ready(self, batch: list[Pending], rows: int) -> int:
+        while self._waiting and (
+            self._waiting[0].future.done() or rows + self._waiting[0].rows <= self._max_batch_size
+        ):
+            p = self._pop()
+            if p.future.done():  # its caller gave up (deadline, cancelled): it takes no room
+                continue
+            batch.append(p)
+            rows += p.rows
+        return rows
 
     async def _run(self, batch: list[Pending]) -> None:
         loop = asyncio.get_running_loop()
@@ -263,29 +375,29 @@ class Batcher:
         if not live:
             return
         items = [p.item for p in live]
-        self._in_flight += len(live)
+        rows = sum(item.rows for item in items)
+        self._in_flight += rows
         try:
-            rows = await loop.run_in_executor(self._executor, self._infer, items)
+            scores = await loop.run_in_executor(self._executor, self._infer, items)
         except asyncio.CancelledError:
             _fail(live, lambda: ShuttingDown("the service stopped while this request's batch ran"))
             raise
         except Exception as exc:
-            log.exception("batch of %d failed", len(live))
-            self._stats.batch_failed(len(live))
+            log.exception("batch of %d failed (%d rows)", len(live), rows)
+            self._stats.batch_failed(rows)
             reason = type(exc).__name__
             _fail(live, lambda: InferenceFailed(f"inference failed for this request's batch ({reason})"))
             return
         finally:
-            self._in_flight -= len(live)
+            self._in_flight -= rows
         inference_s = time.monotonic() - now
-        self._stats.batch_done(len(live), inference_s)
-        for p, row in zip(live, rows, strict=True):
+        self._stats.batch_done(rows, inference_s)
+        for p, item_scores in zip(live, scores, strict=True):
             if not p.future.done():
-                p.future.set_result(Scored(row, now - p.enqueued, inference_s, len(live)))
+                p.future.set_result(Scored(item_scores, now - p.enqueued, inference_s, rows))
 
     def _infer(self, items: list[PreparedItem]) -> list[ModelScores]:
-        batch = collate(items, self._image_size, self._absent_ids)
-        return split(self._engine.run(batch), batch)
+        return score_items(self._engine, items, self._image_size, self._absent_ids)
 
 
 def _fail(pending: Sequence[Pending], error: Callable[[], Exception]) -> None:

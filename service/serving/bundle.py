@@ -39,12 +39,32 @@ class ImageSpec(BaseModel):
 
 
 class TextSpec(BaseModel):
-    """Tokenizer file (relative to the bundle) and the truncation length."""
+    """Tokenizer file (relative to the bundle), the window length and the stride between windows.
+
+    A text longer than `max_tokens` (special tokens included) is read in overlapping windows of
+    `max_tokens` tokens whose starts are `stride` text tokens apart (docs/manifest.md).
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     tokenizer_file: str
     max_tokens: int = Field(gt=2)
+    window_stride: int | None = Field(default=None, gt=0)  # None: max_tokens // 2
+
+    @model_validator(mode="after")
+    def _check_stride(self) -> TextSpec:
+        if self.window_stride is not None and self.window_stride > self.max_tokens - 2:
+            # a larger step would skip tokens between windows ([CLS] and [SEP] take 2 of max_tokens)
+            raise ValueError(
+                f"text.window_stride ({self.window_stride}) must not exceed max_tokens - 2 "
+                f"({self.max_tokens - 2}): windows would leave gaps"
+            )
+        return self
+
+    @property
+    def stride(self) -> int:
+        """Text tokens between the starts of two windows: `window_stride`, else max_tokens // 2."""
+        return self.window_stride if self.window_stride is not None else self.max_tokens // 2
 
 
 class Manifest(BaseModel):

@@ -37,12 +37,32 @@ _JPEG = ("JPEG", "MPO")  # Pillow names a camera's JPEG with more pictures after
 
 @dataclass(frozen=True)
 class PreparedItem:
-    """One request item as arrays; a missing modality is None."""
+    """One request item as arrays; a missing modality is None.
+
+    A text longer than one window (max_tokens) has more windows than `input_ids`, the first: each is its
+    own engine row (with the item's image), and the batcher combines their scores (batching.py).
+    """
 
     pixels: npt.NDArray[np.uint8] | None  # (H, W, 3)
-    input_ids: npt.NDArray[np.int64] | None  # (T,) with [CLS] ... [SEP], T <= max_tokens
-    text_truncated: bool
+    input_ids: npt.NDArray[np.int64] | None  # (T,) with [CLS] ... [SEP], T <= max_tokens: the first window
+    text_truncated: bool  # longer than one window: read in windows (and with windows_skipped > 0, not all)
     content_sha256: str  # for logs: a hash of the content, never the content
+    more_windows: tuple[npt.NDArray[np.int64], ...] = ()  # the text's other windows, in order, the last last
+    windows_skipped: int = 0  # windows the SAFETY_MAX_TEXT_WINDOWS cap left out (their middle went unread)
+
+    @property
+    def rows(self) -> int:
+        """Engine rows this item takes (and queue and batch slots): one per window, one without text."""
+        return 1 + len(self.more_windows)
+
+    @property
+    def text_windows(self) -> int | None:
+        """Windows the text was read in; None without text."""
+        return None if self.input_ids is None else self.rows
+
+    def row_ids(self) -> list[npt.NDArray[np.int64] | None]:
+        """The token ids of each row (None: no text)."""
+        return [self.input_ids, *self.more_windows]
 
 
 def configure_pillow(max_pixels: int) -> None:
@@ -87,26 +107,89 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
-class TextEncoder:
-    """The bundle's `tokenizers` file, truncating at max_tokens and never padding."""
+def window_starts(n_tokens: int, width: int, stride: int, max_windows: int) -> list[int]:
+    """Return where each window starts among a text's `n_tokens` tokens (special tokens not counted).
 
-    def __init__(self, path: Path, max_tokens: int) -> None:
+    A window holds `width` tokens; starts are `stride` apart, and the last window ends at the text's last
+    token (it may overlap its neighbour more than the others do), so every window is full and together
+    they cover every token: 1 + ceil((n_tokens - width) / stride) windows for n_tokens > width. Past
+    `max_windows`, the first `max_windows - 1` windows and the last are kept (1 keeps the first only).
+    """
+    if n_tokens <= width:
+        return [0]
+    starts = [*range(0, n_tokens - width, stride), n_tokens - width]
+    if len(starts) > max_windows:
+        starts = starts[: max_windows - 1] + starts[-1:] if max_windows > 1 else starts[:1]
+    return starts
+
+
+def window_count(n_tokens: int, width: int, stride: int) -> int:
+    """Return how many windows cover `n_tokens` text tokens without a cap: 1 + ceil((n - width) / stride)."""
+    return 1 if n_tokens <= width else 1 + -(-(n_tokens - width) // stride)
+
+
+@dataclass(frozen=True)
+class TextWindows:
+    """A text's windows: token ids of each, `[CLS] ... [SEP]`, at most max_tokens long."""
+
+    windows: list[npt.NDArray[np.int64]]
+    longer_than_window: bool  # the text did not fit one window
+    skipped: int  # windows left out by the cap
+
+
+class TextEncoder:
+    """The bundle's `tokenizers` file: never pads; a text longer than max_tokens is cut into windows."""
+
+    def __init__(self, path: Path, max_tokens: int, stride: int | None = None) -> None:
         try:
             self._tokenizer = Tokenizer.from_file(str(path))
         except Exception as exc:  # the tokenizers library raises plain Exceptions, naming no file
             raise ModelBundleError(f"cannot read the tokenizer {path}: {exc}") from exc
-        self._tokenizer.enable_truncation(max_tokens)
+        self._tokenizer.no_truncation()  # the whole text: windows are cut from its ids, tokenized once
         self._tokenizer.no_padding()
+        self.max_tokens = max_tokens
+        probe = self._tokenizer.encode("a")  # where the post-processor puts its special tokens
+        mask = probe.special_tokens_mask
+        body = [i for i, special in enumerate(mask) if not special]
+        self._prefix_len = body[0] if body else len(mask)
+        self._suffix_len = len(mask) - 1 - body[-1] if body else 0
+        self.width = max_tokens - self._prefix_len - self._suffix_len  # text tokens per window
+        self.stride = stride if stride is not None else max_tokens // 2
+        if self.width < 1 or not 1 <= self.stride <= self.width:
+            raise ModelBundleError(
+                f"windows of {max_tokens} tokens hold {self.width} text tokens: the stride {self.stride} "
+                "must be between 1 and that (text.window_stride in the manifest)"
+            )
+
+    def _ids(self, text: str) -> npt.NDArray[np.int64]:
+        return np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
 
     def encode(self, text: str) -> tuple[npt.NDArray[np.int64], bool]:
-        """Return the token ids and whether the text was truncated."""
-        encoding = self._tokenizer.encode(text)
-        return np.asarray(encoding.ids, dtype=np.int64), bool(encoding.overflowing)
+        """Return the token ids of the first window and whether the text was longer than it."""
+        ids = self._ids(text)
+        if len(ids) <= self.max_tokens:
+            return ids, False
+        return self._window(ids, 0), True
+
+    def windows(self, text: str, max_windows: int) -> TextWindows:
+        """Tokenize once; return the text as one window (it fits) or as its windows (window_starts)."""
+        ids = self._ids(text)
+        if len(ids) <= self.max_tokens:  # the common case: the ids as the tokenizer made them
+            return TextWindows([ids], False, 0)
+        n_body = len(ids) - self._prefix_len - self._suffix_len
+        starts = window_starts(n_body, self.width, self.stride, max_windows)
+        skipped = window_count(n_body, self.width, self.stride) - len(starts)
+        return TextWindows([self._window(ids, start) for start in starts], True, skipped)
+
+    def _window(self, ids: npt.NDArray[np.int64], start: int) -> npt.NDArray[np.int64]:
+        """[CLS] + `width` text tokens from `start` + [SEP], from the ids of the whole text."""
+        p, q = self._prefix_len, self._suffix_len
+        body = ids[p + start : min(p + start + self.width, len(ids) - q)]
+        return np.concatenate([ids[:p], body, ids[len(ids) - q :]])
 
     def absent_ids(self) -> npt.NDArray[np.int64]:
         """Return the ids fed for a missing text: just `[CLS] [SEP]`."""
-        ids, _ = self.encode("")
-        return ids
+        return self._ids("")
 
 
 class Preprocessor:
@@ -115,9 +198,10 @@ class Preprocessor:
     def __init__(self, bundle: Bundle, settings: Settings) -> None:
         self.image_size = bundle.manifest.image.size
         self.max_tokens = bundle.manifest.text.max_tokens
-        self.text = TextEncoder(bundle.tokenizer_path, self.max_tokens)
+        self.text = TextEncoder(bundle.tokenizer_path, self.max_tokens, bundle.manifest.text.stride)
         self._max_pixels = settings.max_image_pixels
         self._max_text_chars = settings.max_text_chars
+        self._max_text_windows = settings.max_text_windows
 
     def prepare(self, image: bytes | None, text: str | None) -> PreparedItem:
         """Return the item's arrays; raise a ServiceError for input that cannot be used."""
@@ -127,12 +211,16 @@ class Preprocessor:
         digest = hashlib.sha256()
         pixels = ids = None
         truncated = False
+        more: tuple[npt.NDArray[np.int64], ...] = ()
+        skipped = 0
         if text is not None:
             if len(text) > self._max_text_chars:
                 raise TextTooLong(f"text has {len(text)} characters; the limit is {self._max_text_chars}")
             digest.update(text.encode("utf-8", "surrogatepass"))
-            ids, truncated = self.text.encode(text)
+            windows = self.text.windows(text, self._max_text_windows)
+            ids, *rest = windows.windows
+            more, truncated, skipped = tuple(rest), windows.longer_than_window, windows.skipped
         if image is not None:
             digest.update(image)
             pixels = decode_image(image, self.image_size, self._max_pixels)
-        return PreparedItem(pixels, ids, truncated, digest.hexdigest()[:16])
+        return PreparedItem(pixels, ids, truncated, digest.hexdigest()[:16], more, skipped)

@@ -128,8 +128,8 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
     from model.data import render_images
     from model.export import collate_samples, export_fp32, onnx_predict, session
     from model.train import TrainConfig, load_checkpoint, load_samples
-    from service.evaluation.metrics import grade_codes
     from service.policy.rules import GradeThresholds
+    from service.policy.vectorised import grade_codes
     from service.serving.inputs import TextEncoder
 
     model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")

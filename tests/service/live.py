@@ -37,7 +37,7 @@ def serve(app: FastAPI, wait_ready: bool = True, grace_s: int = 5) -> Iterator[s
         sock.close()
 
 
-def _wait(check: object, what: str, timeout_s: float = 20.0) -> None:
+def _wait(check: object, what: str, timeout_s: float = 60.0) -> None:
     assert callable(check)
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:

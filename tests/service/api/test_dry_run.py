@@ -36,7 +36,7 @@ def test_dry_run_returns_the_report_metrics(base_url: str) -> None:
     assert [row["pattern"] for row in body["patterns"]] == list(VALID_PATTERNS)
     assert all(row["count"] == 2 for row in body["patterns"])
     assert set(body["modalities"]) == {"image", "text", "joint"}
-    assert {"over_block_rate", "under_block_rate"} <= set(body["blocking"])
+    assert {"harmless_blocked", "borderline_blocked", "unsafe_not_blocked"} <= set(body["blocking"])
     assert "recall" in body["emergent"] and body["sweep"]["points"]["joint_unsafe"]
     assert metric(base_url, "safety_verdicts_total") == verdicts_before  # a dry run is not traffic
 

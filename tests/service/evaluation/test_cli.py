@@ -64,7 +64,7 @@ def test_tune_writes_a_policy_the_store_loads(labelled: Path, test_bundle: Path,
     assert store.names() == ["default", "tuned"]
     assert (tmp_path / "policies" / "tuned-report" / "report.html").is_file()
     report = json.loads((tmp_path / "policies" / "tuned-report" / "report.json").read_text())
-    assert report["tuning"]["met"] and report["tuning"]["chosen"]["under_block"] <= 0.1
+    assert report["tuning"]["met"] and report["tuning"]["chosen"]["unsafe_not_blocked"] <= 0.1
 
 
 def test_eval_without_a_model_says_so(

@@ -1,4 +1,4 @@
-"""Evaluation metrics on a tiny case computed by hand, and the array decisions against `Policy.decide`."""
+"""Evaluation metrics on a tiny case computed by hand."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from service.evaluation.cli import add_eval_parsers, cli_eval
+from service.evaluation.cli import add_eval_parsers, cli_eval, run_eval
 from service.evaluation.labelled_data import DryRunRequest, LabelledData, LabelledItem, records_to_items
-from service.evaluation.metrics import ScoreArrays, compute_metrics, decide_all, dry_run_metrics, run_eval
+from service.evaluation.metrics import compute_metrics, dry_run_metrics
 from service.evaluation.scorers import ItemError
 from service.policy.rules import GradeThresholds, ModelScores, Policy
-from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
+from service.taxonomy import CATEGORIES, VALID_PATTERNS
 
 S = (0.9, 0.05, 0.05)
 B = (0.3, 0.6, 0.1)
@@ -56,7 +55,7 @@ CASE: list[tuple[LabelledItem, ModelScores]] = [
         item(4, "borderline", "safe", "borderline", "drug_abuse"),
         ModelScores(B, S, (0.3, 0.25, 0.45), {"drug_abuse": 0.4}),
     ),
-    # B-B-B predicted unsafe: over-blocked.
+    # B-B-B predicted unsafe: blocked.
     (item(5, "borderline", "borderline", "borderline"), ModelScores(B, B, (0.05, 0.3, 0.65), {})),
     # U-S-U: the joint head says safe, the unimodal unsafe forces unsafe.
     (item(6, "unsafe", "safe", "unsafe", "weapons"), ModelScores(U, S, (0.65, 0.25, 0.1), {"weapons": 0.9})),
@@ -120,8 +119,10 @@ def test_pattern_table_by_hand(metrics: dict[str, Any]) -> None:
 
 def test_blocking_and_actions_by_hand(metrics: dict[str, Any]) -> None:
     blocking = metrics["blocking"]
-    assert blocking["over_block_rate"] == 0.5  # item 5 of items 4 and 5
-    assert blocking["under_block_rate"] == pytest.approx(1 / 3)  # item 3 of items 2, 3 and 6
+    assert blocking["harmless_blocked"] == 0.0  # item 1 (escalated to review, not blocked)
+    assert blocking["borderline_blocked"] == 0.5  # item 5 of items 4 and 5
+    assert blocking["unsafe_not_blocked"] == pytest.approx(1 / 3)  # item 3 of items 2, 3 and 6
+    assert (blocking["safe_items"], blocking["borderline_items"], blocking["unsafe_items"]) == (1, 2, 3)
     assert blocking["actions_by_gold_joint_grade"] == {
         "safe": {"allow": 0, "review": 1, "block": 0},  # weapons escalates item 1 to review
         "borderline": {"allow": 0, "review": 1, "block": 1},
@@ -167,46 +168,12 @@ def test_sweep_marks_the_current_policy(metrics: dict[str, Any]) -> None:
     sweep = metrics["sweep"]
     current = sweep["current"]
     assert (current["joint_unsafe"], current["joint_borderline"]) == (0.5, 0.5)
-    assert (current["over_block"], current["under_block"]) == (0.5, pytest.approx(1 / 3))
+    assert (current["borderline_blocked"], current["unsafe_not_blocked"]) == (0.5, pytest.approx(1 / 3))
+    assert current["harmless_blocked"] == 0.0
     points = sweep["points"]
     at_zero = points["joint_unsafe"].index(0.0)
-    assert (points["over_block"][at_zero], points["under_block"][at_zero]) == (1.0, 0.0)  # block everything
-
-
-def test_decide_all_matches_policy_decide() -> None:
-    rng = np.random.default_rng(0)
-    policy = Policy(
-        name="p",
-        image=GradeThresholds(borderline=0.4, unsafe=0.6),
-        text=GradeThresholds(borderline=0.5, unsafe=0.55),
-        joint=GradeThresholds(borderline=0.45, unsafe=0.3),
-        categories={"default": 0.6, "self_harm": 0.2},
-        actions={"borderline": "block"},
-        category_actions={"self_harm": "block", "gore": "review"},
-    )
-    scores = []
-    for k in range(500):
-        triples = [tuple(float(x) for x in rng.dirichlet([1, 1, 1])) for _ in range(3)]
-        scores.append(
-            ModelScores(
-                image=triples[0] if k % 5 else None,  # type: ignore[arg-type]
-                text=triples[1] if k % 7 else None,  # type: ignore[arg-type]
-                joint=triples[2],  # type: ignore[arg-type]
-                categories={slug: float(rng.random()) for slug in CATEGORIES},
-            )
-        )
-    arrays = decide_all(policy, ScoreArrays.from_scores(scores))
-    actions = ("allow", "review", "block")
-    for i, s in enumerate(scores):
-        d = policy.decide(s)
-        assert (arrays.image[i], arrays.text[i]) == tuple(
-            -1 if g is None else GRADES.index(g) for g in (d.image_grade, d.text_grade)
-        )
-        assert GRADES[arrays.joint[i]] == d.joint_grade
-        assert actions[arrays.action[i]] == d.action
-        assert tuple(c for c, f in zip(CATEGORIES, arrays.flagged[i], strict=True) if f) == tuple(
-            c for c in CATEGORIES if c in d.flagged_categories
-        )
+    assert (points["borderline_blocked"][at_zero], points["unsafe_not_blocked"][at_zero]) == (1.0, 0.0)
+    assert points["harmless_blocked"][at_zero] == 1.0  # block everything
 
 
 class FakeScorer:
@@ -232,7 +199,7 @@ def test_run_eval_skips_failed_items_and_writes_files(tmp_path: Path) -> None:
     assert report["data"]["scoring_errors"] == 1
     assert report["data"]["skipped_missing_image"] == 1
     on_disk = json.loads((tmp_path / "report.json").read_text())
-    assert on_disk["blocking"]["over_block_rate"] == 0.5
+    assert on_disk["blocking"]["borderline_blocked"] == 0.5
     assert {"report.html", "sweep.png", "reliability.png", "patterns.png"} <= {
         p.name for p in tmp_path.iterdir()
     }
@@ -257,7 +224,9 @@ def test_cli_eval_with_a_local_scorer(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     table = {i.id: s for i, s in CASE}
     assert cli_eval(args, local_scorer=lambda _: FakeScorer(table)) == 0
-    assert "over-block 0.500" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "borderline blocked 0.500" in out
+    assert "harmless blocked 0.000" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["policy"]["name"] == "hand"
     assert report["modalities"]["image"]["n"] == 0  # no images in this data
@@ -277,7 +246,7 @@ def test_dry_run_from_request_records() -> None:
     }  # fmt: skip
     items = records_to_items(DryRunRequest.model_validate(body).items)
     result = dry_run_metrics(items, [s for _, s in CASE], POLICY)
-    assert result["blocking"]["over_block_rate"] == 0.5
+    assert result["blocking"]["borderline_blocked"] == 0.5
     assert result["modalities"]["joint"]["confusion"] == [[1, 0, 0], [0, 1, 1], [1, 0, 2]]
     assert len(result["sweep"]["points"]["joint_unsafe"]) == 41 * 11
     json.dumps(result)  # JSON-ready

@@ -1,4 +1,5 @@
-"""Tuning: meet an under-block target with the least over-blocking; hold on unseen data; say when it can't."""
+"""Tuning: meet an unsafe-not-blocked target blocking the fewest harmless items; hold on unseen data; say when
+it can't."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import yaml
 
 from service.evaluation.cli import add_eval_parsers, cli_tune
 from service.evaluation.labelled_data import LabelledItem
-from service.evaluation.metrics import GoldArrays, ScoreArrays, blocking_rates, decide_all
+from service.evaluation.metrics import BlockingRates, GoldArrays, blocking_rates
 from service.evaluation.scorers import ItemError
 from service.evaluation.tuning import tune, write_tuned_policy
 from service.policy.rules import GradeThresholds, ModelScores, Policy
 from service.policy.store import load_policy_file
+from service.policy.vectorised import ScoreArrays, decide_all
 from service.taxonomy import GRADES
 
 BASE = Policy(name="default", joint=GradeThresholds(borderline=0.5, unsafe=0.5))
@@ -34,28 +36,27 @@ def synthetic(n: int, seed: int) -> tuple[list[LabelledItem], list[ModelScores]]
     return items, scores
 
 
-def rates(policy: Policy, items: list[LabelledItem], scores: list[ModelScores]) -> tuple[float, float]:
+def rates(policy: Policy, items: list[LabelledItem], scores: list[ModelScores]) -> BlockingRates:
     decisions = decide_all(policy, ScoreArrays.from_scores(scores))
-    over, under = blocking_rates(GoldArrays.from_items(items).joint, decisions.action)
-    assert over is not None and under is not None
-    return over, under
+    return blocking_rates(GoldArrays.from_items(items).joint, decisions.action)
 
 
 def test_tuned_thresholds_hold_on_held_out_data() -> None:
     items, scores = synthetic(6000, seed=1)
     half = len(items) // 2
-    result = tune(items[:half], scores[:half], BASE, max_under_block=0.05, name="tuned")
+    result = tune(items[:half], scores[:half], BASE, max_unsafe_not_blocked=0.05, name="tuned")
     assert result.met and result.policy is not None and result.chosen is not None
-    assert result.chosen.under_block <= 0.05
+    assert result.chosen.unsafe_not_blocked <= 0.05
     # It is the least over-blocking point that meets the target: one grid step looser misses it.
     looser = result.policy.model_copy(
         update={"joint": GradeThresholds(unsafe=result.chosen.joint_unsafe + 0.005, borderline=0.5)}
     )
-    assert rates(looser, items[:half], scores[:half])[1] > 0.05
+    assert rates(looser, items[:half], scores[:half]).unsafe_not_blocked > 0.05
     # On the other half, under-blocking stays near the target.
-    over, under = rates(result.policy, items[half:], scores[half:])
-    assert under == pytest.approx(0.05, abs=0.025)
-    assert over == pytest.approx(result.chosen.over_block, abs=0.05)
+    held_out = rates(result.policy, items[half:], scores[half:])
+    assert held_out.unsafe_not_blocked == pytest.approx(0.05, abs=0.025)
+    assert held_out.borderline_blocked == pytest.approx(result.chosen.borderline_blocked, abs=0.05)
+    assert held_out.harmless_blocked == pytest.approx(result.chosen.harmless_blocked, abs=0.05)
     assert result.policy.name == "tuned"
     assert "target met" in result.message()
 
@@ -65,7 +66,7 @@ def test_base_policy_knobs_survive_tuning() -> None:
     base = BASE.model_copy(
         update={"categories": {"default": 0.5, "gore": 0.2}, "category_actions": {"gore": "block"}}
     )
-    result = tune(items, scores, base, max_under_block=0.1)
+    result = tune(items, scores, base, max_unsafe_not_blocked=0.1)
     assert result.policy is not None
     assert result.policy.categories == {"default": 0.5, "gore": 0.2}
     assert result.policy.category_actions == {"gore": "block"}
@@ -73,23 +74,25 @@ def test_base_policy_knobs_survive_tuning() -> None:
 
 def test_unreachable_target_says_so_and_gives_best_reachable() -> None:
     items, scores = synthetic(1000, seed=3)
-    result = tune(items, scores, BASE, max_under_block=0.01, unsafe_grid=[0.6, 0.8], borderline_grid=[0.5])
+    result = tune(
+        items, scores, BASE, max_unsafe_not_blocked=0.01, unsafe_grid=[0.6, 0.8], borderline_grid=[0.5]
+    )
     assert not result.met and result.policy is None
     assert result.best_reachable.joint_unsafe == 0.5  # the base's own value is always on the grid
     message = result.message()
     assert "cannot be met" in message
-    assert f"{result.best_reachable.under_block:.2%}" in message
+    assert f"{result.best_reachable.unsafe_not_blocked:.2%}" in message
 
 
 def test_written_policy_records_data_target_and_figures(tmp_path: Path) -> None:
     items, scores = synthetic(1000, seed=4)
-    result = tune(items, scores, BASE, max_under_block=0.08, name="forum-tuned")
+    result = tune(items, scores, BASE, max_unsafe_not_blocked=0.08, name="forum-tuned")
     path = write_tuned_policy(result, tmp_path / "forum-tuned.yaml", "data/labelled.csv", len(items), BASE)
     text = path.read_text()
     header = [line for line in text.splitlines() if line.startswith("#")]
     assert any("data/labelled.csv (1000 items" in line for line in header)
     assert any("<= 8.00%" in line for line in header)
-    assert any("Achieved on that data: under-block" in line for line in header)
+    assert any("Achieved on that data: unsafe not blocked" in line for line in header)
     loaded = load_policy_file(path)
     assert loaded == result.policy
     assert yaml.safe_load(text)["joint"]["unsafe"] == result.chosen.joint_unsafe  # type: ignore[union-attr]
@@ -126,7 +129,7 @@ def test_cli_tune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "tune",
         "--data",
         str(data),
-        "--max-under-block",
+        "--max-unsafe-not-blocked",  # the flag's new name; --max-under-block (above) still works
         "0.05",
         "--out",
         str(never),
@@ -137,7 +140,8 @@ def test_cli_tune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         cli_tune(parser.parse_args([*argv, "--no-progress"]), local_scorer=lambda _: TableScorer(table)) == 2
     )
     captured = capsys.readouterr()
-    assert "target cannot be met" in captured.out and "Best reachable: under-block 100.00%" in captured.out
+    assert "target cannot be met" in captured.out
+    assert "Best reachable: unsafe not blocked 100.00%" in captured.out
     assert "no policy written" in captured.err
     assert not never.exists()
 
@@ -145,7 +149,7 @@ def test_cli_tune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_tune_refuses_data_without_an_unsafe_item(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # every threshold "met" an under-blocking target it could not measure, and the loosest was written
+    # every threshold "met" an unsafe-not-blocked target it could not measure, and the loosest was written
     items, scores = synthetic(400, seed=5)
     kept = [(i, s) for i, s in zip(items, scores, strict=True) if i.joint_grade != "unsafe"]
     data = tmp_path / "data.jsonl"

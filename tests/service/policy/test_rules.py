@@ -1,20 +1,14 @@
-"""Policies: decisions, validation errors, the reloadable store and shadow disagreements."""
+"""Policies: decisions, validation errors and the reloadable store."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from service import errors
-from service.policy.rules import (
-    Decision,
-    GradeThresholds,
-    ModelScores,
-    Policy,
-    builtin_policy,
-    shadow_disagreement,
-)
+from service.policy.rules import GradeThresholds, ModelScores, Policy, builtin_policy
 from service.policy.store import PolicyLoadError, PolicyStore, UnknownPolicy, load_policy_file
 
 POLICIES_DIR = Path(__file__).resolve().parents[3] / "policies"
@@ -101,13 +95,13 @@ def test_version_is_a_content_hash() -> None:
     assert len(a.version) == 12
 
 
-def test_builtin_policy_from_manifest_and_legacy_keyword() -> None:
+def test_builtin_policy_from_manifest() -> None:
     policy = builtin_policy(MANIFEST_THRESHOLDS)
     assert policy.name == "default"
     assert policy.joint.unsafe == 0.35
     assert policy.category_threshold == 0.5
-    legacy = Policy.model_validate({"name": "p", "category_threshold": 0.2})
-    assert legacy.categories == {"default": 0.2}
+    with pytest.raises(ValidationError, match="category_threshold"):  # never shipped: not a knob
+        Policy.model_validate({"name": "p", "category_threshold": 0.2})
 
 
 def test_shipped_policies_order_by_strictness() -> None:
@@ -236,52 +230,3 @@ def test_shadow_policy_is_configurable(tmp_path: Path) -> None:
     with pytest.raises(PolicyLoadError, match="shadow policy 'candidate' is not loaded"):
         store.reload()  # removing the shadow's file is an error; the old set stays
     assert store.shadow is not None
-
-
-# --- shadow disagreements -------------------------------------------------------------------------
-
-
-def decision(joint: str = "safe", action: str = "allow", flagged: tuple[str, ...] = ()) -> Decision:
-    return Decision("safe", "safe", joint, flagged, action)  # type: ignore[arg-type]
-
-
-def test_shadow_agreement_is_none() -> None:
-    assert shadow_disagreement(decision(), decision()) is None
-
-
-def test_shadow_stricter_and_looser() -> None:
-    stricter = shadow_disagreement(decision(), decision("unsafe", "block", ("self_harm",)))
-    assert stricter is not None
-    assert stricter.action == "stricter"
-    assert stricter.grades == {"joint": "stricter"}
-    assert stricter.counts() == [
-        ("action", "stricter"),
-        ("grade:joint", "stricter"),
-        ("category:self_harm", "stricter"),
-    ]
-    looser = shadow_disagreement(
-        decision("borderline", "review", ("gore", "weapons")), decision(flagged=("gore",))
-    )
-    assert looser is not None
-    assert (looser.action, looser.grades, looser.looser_categories) == (
-        "looser",
-        {"joint": "looser"},
-        ("weapons",),
-    )
-    assert looser.log_fields()["shadow_looser_categories"] == ["weapons"]
-
-
-def test_shadow_category_only_disagreement() -> None:
-    only_flags = shadow_disagreement(decision(flagged=("gore",)), decision(flagged=("weapons",)))
-    assert only_flags is not None
-    assert only_flags.action is None
-    assert only_flags.counts() == [("category:weapons", "stricter"), ("category:gore", "looser")]
-
-
-def test_shadow_from_real_policies() -> None:
-    store = PolicyStore.load_dir(POLICIES_DIR)
-    item = scores(joint=(0.6, 0.38, 0.02), sexual_racy=0.2)
-    result = shadow_disagreement(store.get("default").decide(item), store.get("kids-platform").decide(item))
-    assert result is not None
-    assert result.action == "stricter"
-    assert result.stricter_categories == ("sexual_racy",)
