@@ -37,7 +37,7 @@ from service.evaluation.labelled_data import LabelledItem
 from service.serving.batching import collate
 from service.serving.bundle import INPUT_NAMES, OUTPUT_NAMES, Manifest, file_sha256  # the service's own
 from service.serving.engine import Batch
-from service.serving.inputs import PreparedItem, TextEncoder
+from service.serving.inputs import PreparedItem, TextTokenizer
 from service.taxonomy import CATEGORIES, GRADES
 
 OPSET = 17
@@ -88,7 +88,7 @@ CALIBRATION_ITEMS = 512
 
 
 def calibration_feeds(
-    train: Sequence[LabelledItem], image_size: int, text_encoder: TextEncoder
+    train: Sequence[LabelledItem], image_size: int, text_encoder: TextTokenizer
 ) -> list[dict[str, np.ndarray]]:
     """Input feeds of the first training items, in batches: what int8 smoothing measures activations on."""
     items = list(train[:CALIBRATION_ITEMS])
@@ -97,7 +97,7 @@ def calibration_feeds(
 
 
 def batched_feeds(
-    samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextEncoder, batch: int = 64
+    samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextTokenizer, batch: int = 64
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yield the exported graph's input feeds for samples, `batch` at a time, collated as the service does."""
     for start in range(0, len(samples), batch):
@@ -110,7 +110,9 @@ def batched_feeds(
         }
 
 
-def collate_samples(samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextEncoder) -> Batch:
+def collate_samples(
+    samples: Sequence[LabelledItem], pixels: np.ndarray, text_encoder: TextTokenizer
+) -> Batch:
     """Batch samples (pixels pre-rendered) with the service's own tokenizer and collation."""
     items = [
         PreparedItem(
@@ -128,7 +130,7 @@ def onnx_predict(
     session: ort.InferenceSession,
     samples: Sequence[LabelledItem],
     pixels: np.ndarray,
-    text_encoder: TextEncoder,
+    text_encoder: TextTokenizer,
     batch: int = 64,
 ) -> dict[str, np.ndarray]:
     """Run an exported graph over samples, fed exactly as the service feeds it; return per-head scores."""
@@ -147,7 +149,7 @@ def session(path: Path) -> ort.InferenceSession:
 
 
 def fixture_scores(
-    graph: ort.InferenceSession, fixture: Sequence[LabelledItem], image_size: int, text_encoder: TextEncoder
+    graph: ort.InferenceSession, fixture: Sequence[LabelledItem], image_size: int, text_encoder: TextTokenizer
 ) -> dict[str, np.ndarray]:
     """Score a hand-written fixture, each set (split) in batches of its own; absent images render black.
 
@@ -193,7 +195,7 @@ def export(
     build.mkdir(exist_ok=True)
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
     shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
-    tokenizer = TextEncoder(out / "tokenizer.json", cfg.max_tokens)
+    tokenizer = TextTokenizer(out / "tokenizer.json", cfg.max_tokens)
     train_cfg = TrainConfig(**ckpt["train_config"])
     splits = load_samples(train_cfg)
 

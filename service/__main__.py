@@ -85,7 +85,7 @@ def serve(args: argparse.Namespace) -> int:
     from service.policy.store import PolicyLoadError, default_policies_dir, load_policies
     from service.serving.bundle import Bundle
     from service.serving.engine import pick_device
-    from service.serving.inputs import TextEncoder
+    from service.serving.inputs import TextTokenizer
 
     settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
     if settings is None:
@@ -107,7 +107,7 @@ def serve(args: argparse.Namespace) -> int:
         # (its sha256) on the device that will run it, its tokenizer, and the policies
         bundle = Bundle.load(settings.model_dir)
         bundle.verified_file(bundle.variant_for(pick_device(settings.device), settings.variant))
-        TextEncoder(bundle.tokenizer_path, bundle.manifest.text.max_tokens)
+        TextTokenizer(bundle.tokenizer_path, bundle.manifest.text.max_tokens)
         load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
     except (ModelBundleError, PolicyLoadError) as exc:
         print(f"cannot serve: {exc.message}", file=sys.stderr)

@@ -137,7 +137,7 @@ class TextWindows:
     skipped: int  # windows left out by the cap
 
 
-class TextEncoder:
+class TextTokenizer:
     """The bundle's `tokenizers` file: never pads; a text longer than max_tokens is cut into windows."""
 
     def __init__(self, path: Path, max_tokens: int, stride: int | None = None) -> None:
@@ -198,7 +198,7 @@ class Preprocessor:
     def __init__(self, bundle: Bundle, settings: Settings) -> None:
         self.image_size = bundle.manifest.image.size
         self.max_tokens = bundle.manifest.text.max_tokens
-        self.text = TextEncoder(bundle.tokenizer_path, self.max_tokens, bundle.manifest.text.stride)
+        self.text = TextTokenizer(bundle.tokenizer_path, self.max_tokens, bundle.manifest.text.stride)
         self._max_pixels = settings.max_image_pixels
         self._max_text_chars = settings.max_text_chars
         self._max_text_windows = settings.max_text_windows

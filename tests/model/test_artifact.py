@@ -95,11 +95,11 @@ def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest
     """
     from model.evaluate import accuracy_by_set, handwritten_samples
     from model.export import HANDWRITTEN, fixture_scores, session
-    from service.serving.inputs import TextEncoder
+    from service.serving.inputs import TextTokenizer
 
     pairs = handwritten_samples(HANDWRITTEN)
     graph = session(ARTIFACT / manifest["variants"]["int8"]["file"])
-    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
+    text_encoder = TextTokenizer(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
     scores = fixture_scores(graph, pairs, manifest["inputs"]["pixels"]["shape"][1], text_encoder)
     measured = accuracy_by_set(pairs, scores, manifest["thresholds"])["by_set"]
     shipped = manifest["metrics"]["handwritten"]["by_set"]
@@ -130,13 +130,13 @@ def test_int8_agrees_with_a_fresh_fp32_export(tmp_path: Path, manifest: dict[str
     from model.train import TrainConfig, load_checkpoint, load_samples
     from service.policy.rules import GradeThresholds
     from service.policy.vectorised import grade_codes
-    from service.serving.inputs import TextEncoder
+    from service.serving.inputs import TextTokenizer
 
     model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
     export_fp32(model, tmp_path / "fp32.onnx")
     samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][::4]  # every 4th: 900 items
     pixels = render_images(samples, model.config.image_size).numpy()
-    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
+    text_encoder = TextTokenizer(ARTIFACT / "tokenizer.json", manifest["text"]["max_tokens"])
     fp32 = onnx_predict(session(tmp_path / "fp32.onnx"), samples, pixels, text_encoder)
     int8 = onnx_predict(
         session(ARTIFACT / manifest["variants"]["int8"]["file"]), samples, pixels, text_encoder

@@ -16,7 +16,7 @@ from model.export import HANDWRITTEN, collate_samples, export, onnx_predict, ses
 from model.quantize import SMOOTH_ALPHA
 from model.train import TrainConfig, load_checkpoint, load_samples, train
 from service.serving.bundle import Bundle
-from service.serving.inputs import TextEncoder
+from service.serving.inputs import TextTokenizer
 
 pytestmark = pytest.mark.slow  # trains and exports a tiny model
 
@@ -73,7 +73,7 @@ def test_fp32_graph_matches_torch(tiny_run: tuple[Path, Path]) -> None:
     model, ckpt = load_checkpoint(checkpoint)
     samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:48]
     pixels = render_images(samples, model.config.image_size, workers=1).numpy()
-    text_encoder = TextEncoder(artifact / "tokenizer.json", model.config.max_tokens)
+    text_encoder = TextTokenizer(artifact / "tokenizer.json", model.config.max_tokens)
     onnx_scores = onnx_predict(session(artifact / "model.fp32.onnx"), samples, pixels, text_encoder, batch=16)
     b = collate_samples(samples, pixels, text_encoder)
     inputs = (b.pixels, b.input_ids, b.attention_mask, b.present)

@@ -73,10 +73,10 @@ def test_a_sets_scores_do_not_move_when_another_set_is_added() -> None:
     """int8 activation scales are set per batch: each set is scored in batches of its own."""
     from model.evaluate import handwritten_samples
     from model.export import HANDWRITTEN, fixture_scores, session
-    from service.serving.inputs import TextEncoder
+    from service.serving.inputs import TextTokenizer
 
     graph = session(ARTIFACT / "model.int8.onnx")
-    text_encoder = TextEncoder(ARTIFACT / "tokenizer.json", 128)
+    text_encoder = TextTokenizer(ARTIFACT / "tokenizer.json", 128)
     pairs = handwritten_samples(HANDWRITTEN)[:120]  # set 1 (50 pairs), then sets 2 and 3
     alone = fixture_scores(graph, [p for p in pairs if p.split == "handwritten-1"], 64, text_encoder)
     together = fixture_scores(graph, pairs, 64, text_encoder)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from service.errors import ImageTooLarge, InvalidImage, MissingInput, TextTooLong, UnsupportedImageFormat
 from service.serving.bundle import Bundle
-from service.serving.inputs import ALLOWED_FORMATS, Preprocessor, TextEncoder, decode_image
+from service.serving.inputs import ALLOWED_FORMATS, Preprocessor, TextTokenizer, decode_image
 from service.settings import Settings
 from tests.service.bundle import MAX_TOKENS
 from tests.service.images import encode, png_bomb, solid, truncated_jpeg
@@ -90,7 +90,7 @@ def test_decompression_bombs_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_text_encoder_truncates_and_reports_it(test_bundle: Path) -> None:
-    encoder = TextEncoder(test_bundle / "tokenizer.json", MAX_TOKENS)
+    encoder = TextTokenizer(test_bundle / "tokenizer.json", MAX_TOKENS)
     ids, truncated = encoder.encode("hello world")
     assert not truncated and ids[0] == 2 and ids[-1] == 3 and ids.dtype == np.int64
     ids, truncated = encoder.encode("hello " * 100)

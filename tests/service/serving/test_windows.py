@@ -16,7 +16,7 @@ from service.errors import InferenceFailed, ModelBundleError, QueueFull
 from service.policy.rules import ModelScores
 from service.serving.batching import Batcher, collate, collate_windows, combine_windows, split_windows
 from service.serving.bundle import Bundle, TextSpec
-from service.serving.inputs import PreparedItem, Preprocessor, TextEncoder, window_count, window_starts
+from service.serving.inputs import PreparedItem, Preprocessor, TextTokenizer, window_count, window_starts
 from service.settings import Settings
 from service.taxonomy import CATEGORIES
 from tests.service.bundle import MAX_TOKENS, SAFE_WORDS, VOCAB
@@ -92,7 +92,7 @@ def test_the_manifest_stride_defaults_to_half_the_window_and_may_not_leave_gaps(
 
 
 def test_each_window_is_cls_a_slice_of_the_text_and_sep(test_bundle: Path) -> None:
-    encoder = TextEncoder(test_bundle / "tokenizer.json", MAX_TOKENS)
+    encoder = TextTokenizer(test_bundle / "tokenizer.json", MAX_TOKENS)
     assert (encoder.width, encoder.stride) == (WIDTH, MAX_TOKENS // 2)
     text = words(60)
     ids = full_ids(test_bundle, text)
@@ -114,7 +114,7 @@ def test_a_text_that_fits_is_one_window_exactly_as_the_truncating_tokenizer_made
     old = Tokenizer.from_file(str(test_bundle / "tokenizer.json"))  # the encoder as it was: truncating
     old.enable_truncation(MAX_TOKENS)
     old.no_padding()
-    encoder = TextEncoder(test_bundle / "tokenizer.json", MAX_TOKENS)
+    encoder = TextTokenizer(test_bundle / "tokenizer.json", MAX_TOKENS)
     for text in ("hello", words(WIDTH), "a photo of a cat?", words(WIDTH + 1), words(300)):
         first, truncated = encoder.encode(text)
         assert first.tolist() == old.encode(text).ids  # the first window is what truncation gave
@@ -161,7 +161,7 @@ def test_the_preprocessor_reads_the_stride_from_the_manifest(test_bundle: Path, 
     with pytest.raises(ModelBundleError, match="window_stride"):
         Bundle.load(bundle_dir)
     with pytest.raises(ModelBundleError, match="stride"):  # a tokenizer adding more special tokens
-        TextEncoder(test_bundle / "tokenizer.json", MAX_TOKENS, stride=WIDTH + 1)
+        TextTokenizer(test_bundle / "tokenizer.json", MAX_TOKENS, stride=WIDTH + 1)
 
 
 # --- the most severe window ------------------------------------------------------------------------------
