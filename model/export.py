@@ -171,6 +171,36 @@ HANDWRITTEN = DATA / "handwritten_pairs.jsonl"
 IDENTITY_PROBES = DATA / "identity_probes.jsonl"
 
 
+def store_half(checkpoint: Path, path: Path) -> None:
+    """Write a copy of a checkpoint whose floating-point weights are float16 (loading casts them back)."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    torch.save(ckpt, path)
+
+
+def real_metrics(
+    graph: ort.InferenceSession,
+    splits: dict[str, list[LabelledItem]],
+    image_size: int,
+    text_encoder: TextTokenizer,
+    thresholds: dict[str, Any],
+) -> dict[str, Any]:
+    """Figures per real source (public datasets, hand-written texts) on `report` (never tuned on), `val`."""
+    real = [
+        s for name in ("val", "report") for s in splits.get(name, []) if not s.source.startswith("corpus")
+    ]
+    if not real:
+        return {}
+    scores = onnx_predict(graph, real, render_images(real, image_size).numpy(), text_encoder)
+    figures = {}
+    for name in ("report", "val"):
+        rows = np.array([i for i, s in enumerate(real) if s.split == name], dtype=int)
+        if len(rows):
+            part = {k: v[rows] for k, v in scores.items()}
+            figures[name] = real_figures([real[int(i)] for i in rows], part, thresholds)
+    return figures
+
+
 def _shown(path: str) -> str:
     """Name a training file as the manifest shows it: relative to where the export runs, when under it."""
     return str(Path(path).relative_to(Path.cwd())) if Path(path).is_relative_to(Path.cwd()) else path
@@ -188,9 +218,15 @@ def export(
 ) -> Path:
     """Write the ONNX variants, the tokenizer and manifest.json into `out`; return the manifest path."""
     started = time.time()
-    model, ckpt = load_checkpoint(checkpoint)
-    cfg = model.config
     out.mkdir(parents=True, exist_ok=True)
+    # the trained weights travel with the bundle (the frozen text layers come from their package), in
+    # float16 to keep the bundle small; every variant is exported from those stored weights, so
+    # `python -m model export --checkpoint <bundle>/checkpoint.pt` makes the same files again
+    stored = out / "checkpoint.pt"
+    if checkpoint.resolve() != stored.resolve():
+        store_half(checkpoint, stored)
+    model, ckpt = load_checkpoint(stored)
+    cfg = model.config
     build = out / "build"
     build.mkdir(exist_ok=True)
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
@@ -212,10 +248,6 @@ def export(
         files["fp16"] = out / "model.fp16.onnx"
         convert_fp16(fp32, files["fp16"])
 
-    # the trained weights travel with the bundle (the frozen text tower comes from its package),
-    # so every variant can be re-exported without retraining: `python -m model export --checkpoint`
-    if checkpoint.resolve() != (out / "checkpoint.pt").resolve():
-        shutil.copyfile(checkpoint, out / "checkpoint.pt")
     cpu_variant = "int8" if "int8" in variants else "fp32"
 
     # figures of the shipped files themselves, on the held-out split; each graph is loaded once
@@ -235,22 +267,9 @@ def export(
         )
 
     graph = graphs[cpu_variant]
-    real = [
-        s for name in ("val", "report") for s in splits.get(name, []) if not s.source.startswith("corpus")
-    ]
+    real = real_metrics(graph, splits, cfg.image_size, tokenizer, ckpt["thresholds"])
     if real:
-        # public datasets and hand-written texts: `report` was never tuned on; `val` chose the thresholds
-        real_pixels = render_images(real, cfg.image_size).numpy()
-        real_scores = onnx_predict(graph, real, real_pixels, tokenizer)
-        metrics["real"] = {"variant": cpu_variant}
-        for name in ("report", "val"):
-            rows = np.array([i for i, s in enumerate(real) if s.split == name], dtype=int)
-            if len(rows):
-                metrics["real"][name] = real_figures(
-                    [real[int(i)] for i in rows],
-                    {k: v[rows] for k, v in real_scores.items()},
-                    ckpt["thresholds"],
-                )
+        metrics["real"] = {"variant": cpu_variant} | real
     if handwritten is not None and handwritten.exists():
         # pairs written by hand outside the templates: the closest thing here to unseen real data
         # (a pair the model trained on, through `train --add`, is reported apart from the rest)

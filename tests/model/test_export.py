@@ -69,8 +69,8 @@ def test_export_writes_a_bundle_the_service_can_load(tiny_run: tuple[Path, Path]
 
 
 def test_fp32_graph_matches_torch(tiny_run: tuple[Path, Path]) -> None:
-    checkpoint, artifact = tiny_run
-    model, ckpt = load_checkpoint(checkpoint)
+    _, artifact = tiny_run
+    model, ckpt = load_checkpoint(artifact / "checkpoint.pt")  # the float16 weights the graph was made from
     samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:48]
     pixels = render_images(samples, model.config.image_size, workers=1).numpy()
     text_encoder = TextTokenizer(artifact / "tokenizer.json", model.config.max_tokens)
