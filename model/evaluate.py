@@ -12,8 +12,8 @@ import numpy as np
 
 from service.evaluation.labelled_data import LabelledItem
 from service.evaluation.metrics import BLOCK, blocking_rates, macro_f1
-from service.policy.rules import GradeThresholds, builtin_policy
-from service.policy.vectorised import DecisionArrays, ScoreArrays, decide_all, grade_codes
+from service.policy.rules import builtin_policy
+from service.policy.vectorised import DecisionArrays, ScoreArrays, decide_all
 from service.taxonomy import CATEGORIES, GRADES, VALID_PATTERNS
 
 
@@ -109,15 +109,27 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
 REAL_UNSAFE_RECALL = 0.90  # on validation's real (non-corpus) items, when it has them
 
 
+def _thresholds(borderline: float, unsafe: float) -> dict[str, Any]:
+    """A manifest's thresholds block: the joint pair chosen, the unimodal and category defaults."""
+    return {
+        "image": {"borderline": 0.5, "unsafe": 0.5},
+        "text": {"borderline": 0.5, "unsafe": 0.5},
+        "joint": {"borderline": borderline, "unsafe": unsafe},
+        "category": 0.5,
+    }
+
+
 def choose_thresholds(
     samples: Sequence[LabelledItem], scores: dict[str, np.ndarray], min_unsafe_recall: float
 ) -> dict[str, Any]:
     """Pick default thresholds on validation data.
 
     Corpus only: the best joint macro-F1 at the unsafe-recall floor. With real (non-corpus) items
-    beside the corpus's (`train --datasets`): among settings that keep the corpus's floor and reach
-    REAL_UNSAFE_RECALL on the real items, the one that blocks the fewest harmless real items (then the
-    best F1). When no setting reaches a floor, it drops to one point below the best reachable recall.
+    beside the corpus's (`train --datasets`): among settings that keep the corpus's floor and block
+    REAL_UNSAFE_RECALL of the real unsafe items, the one that blocks the fewest harmless real items (then
+    the best F1). Each setting is judged by the service's own decisions (`default_decisions`: unimodal
+    readings force the joint grade, flagged categories block), as the figures are. When no setting
+    reaches a floor, it drops to one point below the best reachable recall.
     """
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])
@@ -126,15 +138,16 @@ def choose_thresholds(
     table = []
     for tu in grid:
         for tb in grid:
-            pred = grade_codes(scores["joint"], GradeThresholds(borderline=tb, unsafe=tu))
-            harmless_blocked = (
-                float(np.mean(pred[real & (gold == 0)] == 2)) if (real & (gold == 0)).any() else 0.0
-            )
+            # the service's decision at this point: unimodal readings force the joint, blocks follow it
+            decided = default_decisions(samples, scores, _thresholds(float(tb), float(tu)))
+            pred, block = decided.joint, decided.action == BLOCK
+            harmless = real & (gold == 0)
+            harmless_blocked = float(np.mean(block[harmless])) if harmless.any() else 0.0
             table.append(
                 (
                     macro_f1(gold[~real], pred[~real]) if (~real).any() else macro_f1(gold, pred),
                     _recall(gold[~real], pred[~real], 2) if (~real).any() else float("nan"),
-                    _recall(gold[real], pred[real], 2) if real.any() else float("nan"),
+                    float(np.mean(block[real & (gold == 2)])) if (real & (gold == 2)).any() else float("nan"),
                     -harmless_blocked,
                     float(tb),
                     float(tu),
@@ -148,12 +161,7 @@ def choose_thresholds(
         _, _, _, _, tb, tu = max(table, key=lambda row: (row[3], row[0], row[4], row[5]))
     else:
         _, _, _, _, tb, tu = max(table, key=lambda row: (row[0], np.nan_to_num(row[1]), row[4], row[5]))
-    return {
-        "image": {"borderline": 0.5, "unsafe": 0.5},
-        "text": {"borderline": 0.5, "unsafe": 0.5},
-        "joint": {"borderline": tb, "unsafe": tu},
-        "category": 0.5,
-    }
+    return _thresholds(tb, tu)
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:

@@ -114,11 +114,12 @@ def load_samples(cfg: TrainConfig) -> dict[str, list[LabelledItem]]:
 
 
 def real_text(cfg: TrainConfig) -> list[LabelledItem]:
-    """Public datasets, hand-written look-alikes and contrast sets, long texts, control pictures."""
+    """Public datasets, hand-written look-alikes, requests and contrast sets, long texts, control pictures."""
     from model.public import contrast_items, long_texts, lookalike_items, public_items, with_controls
+    from model.requests import request_items
 
     assert cfg.datasets is not None
-    items = public_items(Path(cfg.datasets)) + lookalike_items() + contrast_items()
+    items = public_items(Path(cfg.datasets)) + lookalike_items() + contrast_items() + request_items(cfg.seed)
     train = [i for i in items if i.split == "train"]
     made = long_texts(train, cfg.seed, cfg.long_texts)
     return items + made + with_controls(items + made, cfg.seed)

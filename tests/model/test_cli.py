@@ -96,8 +96,12 @@ def test_thresholds_are_chosen_when_validation_has_no_unsafe_item() -> None:
         for i, grade in enumerate(["safe", "borderline"] * 10)
     ]
     rng = np.random.default_rng(0)
-    joint = rng.dirichlet(np.ones(3), size=len(samples)).astype(np.float32)
-    thresholds = choose_thresholds(samples, {"joint": joint}, 0.97)  # no recall to reach
+    scores = {  # every head, as `predict` returns them: the choice applies the service's decisions
+        head: rng.dirichlet(np.ones(3), size=len(samples)).astype(np.float32)
+        for head in ("image", "text", "joint")
+    }
+    scores["categories"] = rng.random((len(samples), 15)).astype(np.float32)
+    thresholds = choose_thresholds(samples, scores, 0.97)  # no recall to reach
     assert 0 < thresholds["joint"]["unsafe"] < 1 and 0 < thresholds["joint"]["borderline"] < 1
 
 
