@@ -107,6 +107,10 @@ def _masked_accuracy(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> fl
 
 
 REAL_UNSAFE_RECALL = 0.90  # on validation's real (non-corpus) items, when it has them
+# With real items: the corpus's joint macro-F1 on validation must stay at least this (the model before real
+# text scored 0.70 on the test families), so that reaching the real recall does not cost the joint reading:
+# a joint threshold of 0.04 reached it on real items and blocked half the corpus's harmless pairs.
+CORPUS_F1_FLOOR = 0.70
 
 
 def _thresholds(borderline: float, unsafe: float) -> dict[str, Any]:
@@ -125,11 +129,12 @@ def choose_thresholds(
     """Pick default thresholds on validation data.
 
     Corpus only: the best joint macro-F1 at the unsafe-recall floor. With real (non-corpus) items
-    beside the corpus's (`train --datasets`): among settings that keep the corpus's floor and block
-    REAL_UNSAFE_RECALL of the real unsafe items, the one that blocks the fewest harmless real items (then
-    the best F1). Each setting is judged by the service's own decisions (`default_decisions`: unimodal
-    readings force the joint grade, flagged categories block), as the figures are. When no setting
-    reaches a floor, it drops to one point below the best reachable recall.
+    beside the corpus's (`train --datasets`): among settings that keep the corpus's recall floor and its
+    macro-F1 at CORPUS_F1_FLOOR, and block REAL_UNSAFE_RECALL of the real unsafe items, the one that
+    blocks the fewest harmless real items (then the best F1). Each setting is judged by the service's own
+    decisions (`default_decisions`: unimodal readings force the joint grade, flagged categories block),
+    as the figures are. Floors apply in that order; when no setting left reaches one, it drops to one
+    point below the best reachable.
     """
     G = {g: i for i, g in enumerate(GRADES)}
     gold = np.array([G[s.joint_grade] for s in samples])
@@ -153,7 +158,10 @@ def choose_thresholds(
                     float(tu),
                 )
             )
-    for column, wanted in ((1, min_unsafe_recall), (2, REAL_UNSAFE_RECALL)):
+    floors = [(1, min_unsafe_recall), (2, REAL_UNSAFE_RECALL)]
+    if real.any() and (~real).any():
+        floors.insert(1, (0, CORPUS_F1_FLOOR))
+    for column, wanted in floors:
         if not np.isnan(table[0][column]):  # no joint-unsafe item there: no recall to reach
             floor = min(wanted, max(row[column] for row in table) - 0.01)
             table = [row for row in table if row[column] >= floor]

@@ -68,9 +68,9 @@ def test_the_figures_cover_the_held_out_families_and_sets(manifest: dict[str, An
 
 @pytest.mark.xfail(
     strict=True,
-    reason="template families at the real-data thresholds: joint F1 0.70 (bar 0.80), emergent recall 0.85 "
-    "(0.90), image accuracy 0.87 (0.95), int8/fp32 agreement 0.986 (0.99); hand-written 0.59 (0.62); "
-    "5 of 32 identity probes flagged (2): 8 epochs in the 45-minute budget (model/README.md, Limits)",
+    reason="template families at the real-data thresholds: joint F1 0.71 (bar 0.80), image accuracy 0.90 "
+    "(0.95), int8/fp32 agreement 0.988 (0.99); 3 of 32 identity probes flagged (2): 8 epochs in the "
+    "45-minute budget (model/README.md, Limits)",
 )
 def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, Any]) -> None:
     """The int8 model at its default thresholds, on the held-out template families."""
@@ -116,14 +116,14 @@ def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest
 
 
 @pytest.mark.xfail(
-    strict=True, reason="hand-written pairs not trained on: 0.59 of 249, the bar is 0.85 (model/README.md)"
+    strict=True, reason="hand-written pairs not trained on: 0.63 of 249, the bar is 0.85 (model/README.md)"
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85
 
 
 @pytest.mark.xfail(
-    strict=True, reason="5 of 32 harmless texts naming a group are flagged (model/README.md, Limits)"
+    strict=True, reason="3 of 32 harmless texts naming a group are flagged (model/README.md, Limits)"
 )
 def test_harmless_texts_naming_a_group_are_not_flagged(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["identity_probes"]["flagged"] == 0
