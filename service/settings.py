@@ -28,7 +28,11 @@ def shipped_model_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob of the service; env vars `SAFETY_<NAME>` override the defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="SAFETY_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a bad setting's error names the field, never the values given (the admin
+    # token among them: pydantic otherwise prints the whole input of a model-level check)
+    model_config = SettingsConfigDict(
+        env_prefix="SAFETY_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     # where to listen
     host: str = "127.0.0.1"

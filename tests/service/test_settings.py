@@ -77,6 +77,52 @@ def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_start
     assert err.startswith("cannot serve: ") and "sha256" in err
 
 
+def test_serve_refuses_a_model_file_onnx_runtime_cannot_open_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    test_bundle: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import shutil
+
+    import uvicorn
+
+    from service.__main__ import main
+    from service.serving.bundle import file_sha256
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
+    model = next(bundle.glob("*.onnx"))
+    model.write_bytes(b"not an onnx graph" * 100)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for spec in manifest["variants"].values():  # the checksum matches: only ONNX Runtime can tell
+        if spec["file"] == model.name:
+            spec["sha256"] = file_sha256(model)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["serve", "--model", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot serve: ONNX Runtime cannot load ") and err.count("\n") == 1, err
+
+
+def test_a_settings_error_never_prints_the_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.__main__ import main
+
+    monkeypatch.setenv("SAFETY_ADMIN_TOKEN", "s3cr3t-admin-token")
+    # a model-level check fails: pydantic would print the whole input, the token with it
+    monkeypatch.setenv("SAFETY_QUEUE_SIZE", "16")
+    monkeypatch.setenv("SAFETY_MAX_BATCH_ITEMS", "64")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "max_batch_items" in err and "s3cr3t" not in err
+    monkeypatch.setenv("SAFETY_QUEUE_SIZE", "not a number")  # a field-level error: the same
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "queue_size" in err and "s3cr3t" not in err and "not a number" not in err
+
+
 def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
