@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,9 +76,8 @@ def _no_bundle(model_dir: Path) -> str | None:
 
 def serve(args: argparse.Namespace) -> int:
     """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
-    import uvicorn
-
     from service.api.app import create_app
+    from service.api.server import run_server
     from service.errors import ModelBundleError
     from service.logs import configure_logging
     from service.policy.store import PolicyLoadError, default_policies_dir, load_policies
@@ -113,16 +111,8 @@ def serve(args: argparse.Namespace) -> int:
     except (ModelBundleError, PolicyLoadError) as exc:
         print(f"cannot serve: {' '.join(exc.message.split())}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        # the app serves the engine opened here (its lifespan re-reads the same bundle)
-        create_app(settings, lambda _bundle, _settings: engine, reload_on_sighup=True),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        # 0 means do not wait; uvicorn's None would wait forever
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
-    )
+    # the app serves the engine opened here (its lifespan re-reads the same bundle)
+    run_server(create_app(settings, lambda _bundle, _settings: engine, reload_on_sighup=True), settings)
     return 0
 
 

@@ -133,12 +133,35 @@ class QueueFull(ServiceError):
         return {"Retry-After": str(self.retry_after_s)}
 
 
+class Overloaded(QueueFull):
+    """Too many requests in flight: refused before its body is read, so the connection closes."""
+
+    code = "overloaded"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Connection": "close"}
+
+
+class BodyTimeout(ServiceError):
+    """The body did not arrive in time (a stalled upload): the connection closes."""
+
+    code = "body_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
 class NotReady(ServiceError):
     code = "not_ready"
 
 
 class ShuttingDown(NotReady):
+    """The service is draining or stopping: retry on another replica (the connection closes)."""
+
     code = "shutting_down"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1", "Connection": "close"}
 
 
 class DeadlineExceeded(ServiceError):
@@ -161,6 +184,7 @@ STATUS: dict[type[Exception], int] = {
     Unauthorized: 401,
     AdminDisabled: 403,
     UnknownPolicy: 404,
+    BodyTimeout: 408,
     NoPolicyDirectory: 409,
     PayloadTooLarge: 413,
     ImageTooLarge: 413,

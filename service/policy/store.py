@@ -315,7 +315,9 @@ class PolicyStore:
         ]
 
 
-def _check_nothing_served_vanishes(directory: Path, read: frozenset[str], loaded: Mapping[str, Policy]) -> None:
+def _check_nothing_served_vanishes(
+    directory: Path, read: frozenset[str], loaded: Mapping[str, Policy]
+) -> None:
     """Refuse a reload that would leave no policy file, or drop the directory's `default` (which would
     fall back to the model's built-in one): an emptied folder or a ConfigMap mounted wrong is a mistake,
     not an edit. The shadow policy is checked when the new set is built."""
