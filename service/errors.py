@@ -54,6 +54,12 @@ class ImageTooLarge(ServiceError):
     code = "image_too_large"
 
 
+class ImageTooCostly(ImageTooLarge):
+    """Within the pixel limit, but its shape or mode would take more memory to decode than allowed."""
+
+    code = "image_too_costly"
+
+
 # 415 not a supported media type
 class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # input limits
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=1)  # larger images are refused (decompression bombs)
+    # Memory one image may take decoded (width x height x bands x bytes per band, after a JPEG's
+    # reduced-scale decode; PNG, WebP, GIF and BMP decode at full size): past it, 413 `image_too_costly`.
+    # 64 MiB holds a 4K RGBA screenshot (32 MiB) or a 22-megapixel RGB PNG; with decode_threads (4)
+    # decoding at once, images cost a request at most 256 MiB (docs/operations.md, Memory).
+    max_image_decoded_mb: int = Field(default=64, ge=1)
     max_text_chars: int = Field(
         default=20_000, ge=1
     )  # longer texts are refused; max_tokens truncation is below this

@@ -161,6 +161,7 @@ async def moderations(request: Request, state: ReadyDep) -> ModerationResponse:
         lambda document: moderation_items(
             ModerationRequest.model_validate(document), response_id, state.settings.max_batch_items
         ),
+        counted=("input", state.settings.max_batch_items),
     )
     results = await classify_all(state, items, arrival(request))
     return ModerationResponse(
