@@ -87,12 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="model bundle (service, naive)")
     args = parser.parse_args(argv)
     app: Any
-    if args.kind == "service":
+    if args.kind == "service":  # the service's own server: its connection limits, admission and drain
         from service.api.app import create_app
+        from service.api.server import run_server
         from service.settings import Settings
 
-        app = create_app(Settings(model_dir=args.model))
-    elif args.kind == "naive":
+        settings = Settings(model_dir=args.model, host="127.0.0.1", port=args.port)
+        run_server(create_app(settings), settings)
+        return 0
+    if args.kind == "naive":
         app = naive_app(args.model)
     else:
         app = trivial_app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,14 +76,13 @@ def _no_bundle(model_dir: Path) -> str | None:
 
 def serve(args: argparse.Namespace) -> int:
     """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
-    import uvicorn
-
     from service.api.app import create_app
+    from service.api.server import run_server
     from service.errors import ModelBundleError
     from service.logs import configure_logging
     from service.policy.store import PolicyLoadError, default_policies_dir, load_policies
     from service.serving.bundle import Bundle
-    from service.serving.engine import pick_device
+    from service.serving.engine import OnnxEngine
     from service.serving.inputs import TextTokenizer
 
     settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
@@ -102,26 +100,19 @@ def serve(args: argparse.Namespace) -> int:
                 "(pass --policies DIR or set SAFETY_POLICIES_DIR)",
                 file=sys.stderr,
             )
+    configure_logging(settings.log_level)
     try:
-        # fail before uvicorn starts, with one clear message: the bundle, the file that will run
-        # (its sha256) on the device that will run it, its tokenizer, and the policies
+        # fail before uvicorn starts, with one clear line: the bundle, its tokenizer, the policies, and
+        # the file that will run (its sha256) opened by ONNX Runtime on the device that will run it
         bundle = Bundle.load(settings.model_dir)
-        bundle.verified_file(bundle.variant_for(pick_device(settings.device), settings.variant))
         TextTokenizer(bundle.tokenizer_path, bundle.manifest.text.max_tokens)
         load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
+        engine = OnnxEngine.load(bundle, settings)
     except (ModelBundleError, PolicyLoadError) as exc:
-        print(f"cannot serve: {exc.message}", file=sys.stderr)
+        print(f"cannot serve: {' '.join(exc.message.split())}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings, reload_on_sighup=True),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        # 0 means do not wait; uvicorn's None would wait forever
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
-    )
+    # the app serves the engine opened here (its lifespan re-reads the same bundle)
+    run_server(create_app(settings, lambda _bundle, _settings: engine, reload_on_sighup=True), settings)
     return 0
 
 

@@ -54,6 +54,12 @@ class ImageTooLarge(ServiceError):
     code = "image_too_large"
 
 
+class ImageTooCostly(ImageTooLarge):
+    """Within the pixel limit, but its shape or mode would take more memory to decode than allowed."""
+
+    code = "image_too_costly"
+
+
 # 415 not a supported media type
 class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
@@ -133,12 +139,35 @@ class QueueFull(ServiceError):
         return {"Retry-After": str(self.retry_after_s)}
 
 
+class Overloaded(QueueFull):
+    """Too many requests in flight: refused before its body is read, so the connection closes."""
+
+    code = "overloaded"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Connection": "close"}
+
+
+class BodyTimeout(ServiceError):
+    """The body did not arrive in time (a stalled upload): the connection closes."""
+
+    code = "body_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
 class NotReady(ServiceError):
     code = "not_ready"
 
 
 class ShuttingDown(NotReady):
+    """The service is draining or stopping: retry on another replica (the connection closes)."""
+
     code = "shutting_down"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1", "Connection": "close"}
 
 
 class DeadlineExceeded(ServiceError):
@@ -161,6 +190,7 @@ STATUS: dict[type[Exception], int] = {
     Unauthorized: 401,
     AdminDisabled: 403,
     UnknownPolicy: 404,
+    BodyTimeout: 408,
     NoPolicyDirectory: 409,
     PayloadTooLarge: 413,
     ImageTooLarge: 413,

@@ -112,6 +112,19 @@ class Metrics:
             registry=r,
         )
         self.ready = Gauge("safety_ready", "1 once the model is loaded and warm", registry=r)
+        self.client_disconnects = Counter(
+            "safety_client_disconnects",
+            "Requests whose client went away before its body was read (counted as status 499)",
+            registry=r,
+        )
+        self.admission_refused = Counter(
+            "safety_admission_refused",
+            "Requests refused before their body was read: `overloaded` (429) or `shutting_down` (503)",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ("overloaded", "shutting_down"):
+            self.admission_refused.labels(reason)
 
     def track_queue(self, depth: Callable[[], float], in_flight: Callable[[], float]) -> None:
         """Read queue depth and in-flight items from the batcher at scrape time."""

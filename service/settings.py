@@ -28,7 +28,11 @@ def shipped_model_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob of the service; env vars `SAFETY_<NAME>` override the defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="SAFETY_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a bad setting's error names the field, never the values given (the admin
+    # token among them: pydantic otherwise prints the whole input of a model-level check)
+    model_config = SettingsConfigDict(
+        env_prefix="SAFETY_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     # where to listen
     host: str = "127.0.0.1"
@@ -60,11 +64,31 @@ class Settings(BaseSettings):
     )  # batches run at once: one is assembled while another runs (CPU: one per core; GPU: 2)
     request_timeout_ms: float = Field(default=10_000.0, gt=0.0)  # a request still queued after this gets 504
     retry_after_s: int = Field(default=1, ge=1)
+    # Admission, before the body is read: past this many classify requests in flight, a request gets 429
+    # `overloaded` (Retry-After, Connection: close) without its body being read, parsed or decoded.
+    # Unset: 2 x inference_workers x max_batch_size (128 by default: one batch running and one waiting
+    # per worker), at least 64: at the ~250 requests/s of 2 cores (docs/performance.md) an admitted
+    # request waits about half a second. Items are still counted against queue_size after parsing.
+    max_in_flight: int | None = Field(default=None, ge=1)
+    # uvicorn's own limits: connections at once (past it uvicorn answers a plain-text 503; idle keep-alive
+    # connections count, so keep it well above max_in_flight) and the listen backlog
+    max_connections: int = Field(default=2048, ge=1)
+    backlog: int = Field(default=2048, ge=1)
+    body_timeout_s: float = Field(default=10.0, gt=0.0)  # a body not all there this long after arrival: 408
+    # On SIGTERM: this long answering new requests 503 `shutting_down` (Retry-After) while the listener
+    # still accepts (so connections already made get an answer, not a reset), then the listener closes
+    # and work in flight gets shutdown_grace_s. Both fit Kubernetes' preStop (5 s) and 30 s grace.
+    shutdown_drain_s: float = Field(default=2.0, ge=0.0)
     shutdown_grace_s: float = Field(default=10.0, ge=0.0)  # how long shutdown waits for queued work
 
     # input limits
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=1)  # larger images are refused (decompression bombs)
+    # Memory one image may take decoded (width x height x bands x bytes per band, after a JPEG's
+    # reduced-scale decode; PNG, WebP, GIF and BMP decode at full size): past it, 413 `image_too_costly`.
+    # 64 MiB holds a 4K RGBA screenshot (32 MiB) or a 22-megapixel RGB PNG; with decode_threads (4)
+    # decoding at once, images cost a request at most 256 MiB (docs/operations.md, Memory).
+    max_image_decoded_mb: int = Field(default=64, ge=1)
     max_text_chars: int = Field(
         default=20_000, ge=1
     )  # longer texts are refused; max_tokens truncation is below this
@@ -98,6 +122,21 @@ class Settings(BaseSettings):
     def _check_model_dir(self) -> Settings:
         if self.model_dir.exists() and not self.model_dir.is_dir():
             raise ValueError(f"model_dir {self.model_dir} is not a directory")
+        return self
+
+    @property
+    def in_flight_limit(self) -> int:
+        """Classify requests admitted at once (SAFETY_MAX_IN_FLIGHT, else sized from the batching)."""
+        return self.max_in_flight or max(64, 2 * self.inference_workers * self.max_batch_size)
+
+    @model_validator(mode="after")
+    def _check_connections_exceed_admission(self) -> Settings:
+        if self.max_connections <= self.in_flight_limit:
+            # uvicorn would refuse with its plain-text 503 before the app could answer its JSON 429
+            raise ValueError(
+                f"max_connections ({self.max_connections}) must exceed the requests admitted in flight "
+                f"({self.in_flight_limit})"
+            )
         return self
 
     @model_validator(mode="after")

@@ -16,8 +16,15 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api import admin
-from service.api.deps import ServiceState, app_metrics, set_metrics, set_service
-from service.api.middleware import RequestMiddleware
+from service.api.deps import (
+    ServiceState,
+    app_admission,
+    app_metrics,
+    set_admission,
+    set_metrics,
+    set_service,
+)
+from service.api.middleware import Admission, RequestMiddleware
 from service.api.routes import router
 from service.errors import ErrorReply, ServiceError, reply_for
 from service.metrics import Metrics
@@ -66,6 +73,7 @@ def create_app(
                 task.cancel()
             state.ready = False
             state.metrics.ready.set(0)
+            app_admission(app).drain()  # requests that still come in the grace period: 503, retry elsewhere
             warming.cancel()
             await state.batcher.stop(settings.shutdown_grace_s)
             state.decode_pool.shutdown(wait=False, cancel_futures=True)
@@ -80,7 +88,15 @@ def create_app(
     )
     metrics = Metrics()
     set_metrics(app, metrics)
-    app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    admission = Admission(settings.in_flight_limit, settings.retry_after_s)
+    set_admission(app, admission)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=metrics,
+        admission=admission,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     for exc_class, handler in ERROR_HANDLERS:
         app.add_exception_handler(exc_class, handler)
     app.include_router(router)

@@ -24,7 +24,7 @@ from service.api.schemas import (
     PolicyRef,
     Timings,
 )
-from service.errors import QueueFull, reply_for
+from service.errors import DeadlineExceeded, QueueFull, reply_for
 from service.policy.rules import Decision, Grade, Policy
 from service.policy.shadow import shadow_disagreement
 from service.serving.batching import Scored
@@ -36,22 +36,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def classify_one(state: ServiceState, raw: RawItem) -> ClassifyResponse:
-    """Classify one item; raise a ServiceError when it cannot be."""
-    started = time.perf_counter()
+async def classify_one(state: ServiceState, raw: RawItem, started: float) -> ClassifyResponse:
+    """Classify one item that arrived at `started` (perf_counter); raise a ServiceError when it cannot be."""
     policy = state.policies.get(raw.policy)
     with _admitted(state, 1):
         item = await _prepare(state, raw)
-    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
-    scored = await state.batcher.score(item, timeout_s)
+    scored = await state.batcher.score(item, _time_left(state, started))
     return _respond(state, raw, item, scored, policy, started)
 
 
 async def classify_many(
-    state: ServiceState, raws: Sequence[RawItem | ItemFailure]
+    state: ServiceState, raws: Sequence[RawItem | ItemFailure], started: float
 ) -> list[ClassifyResponse | BatchItemError]:
     """Classify a batch request: bad items fail alone; a full queue fails the whole request (429)."""
-    started = time.perf_counter()
     results: list[ClassifyResponse | BatchItemError | None] = [None] * len(raws)
     prepared: list[tuple[int, RawItem, Policy, PreparedItem]] = []
 
@@ -71,8 +68,8 @@ async def classify_many(
         else:
             prepared.append((index, raw, *outcome))
 
-    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
-    scored = await score_prepared(state, [item for _, _, _, item in prepared], timeout_s)
+    items = [item for _, _, _, item in prepared]
+    scored = await score_prepared(state, items, _time_left(state, started)) if items else []
     for (index, raw, policy, item), result in zip(prepared, scored, strict=True):
         if isinstance(result, Exception):
             results[index] = _item_error(raw.id, result)
@@ -81,17 +78,27 @@ async def classify_many(
     return [r for r in results if r is not None]
 
 
-async def classify_all(state: ServiceState, raws: Sequence[RawItem]) -> list[ClassifyResponse]:
+async def classify_all(
+    state: ServiceState, raws: Sequence[RawItem], started: float
+) -> list[ClassifyResponse]:
     """Classify items that stand or fall together: the first item that fails fails the request."""
-    started = time.perf_counter()
     policies = [state.policies.get(raw.policy) for raw in raws]
     items = _all_or_first_error(await prepare_many(state, raws))
-    timeout_s = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
-    scored = _all_or_first_error(await score_prepared(state, items, timeout_s))
+    scored = _all_or_first_error(await score_prepared(state, items, _time_left(state, started)))
     return [
         _respond(state, raw, item, result, policy, started)
         for raw, item, result, policy in zip(raws, items, scored, policies, strict=True)
     ]
+
+
+def _time_left(state: ServiceState, started: float) -> float:
+    """Seconds left of the request's deadline, counted from its arrival; DeadlineExceeded (504) when none
+    are: a request that waited too long (to be admitted, read or decoded) never runs."""
+    left = state.settings.request_timeout_ms / 1000 - (time.perf_counter() - started)
+    if left <= 0:
+        state.metrics.item_expired(time.perf_counter() - started)
+        raise DeadlineExceeded("the request's deadline passed before it could be queued")
+    return left
 
 
 def _all_or_first_error(outcomes: Sequence[T | Exception]) -> list[T]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
+from service.api.middleware import Admission
 from service.errors import NotReady
 from service.metrics import Metrics
 from service.policy.store import PolicyStore
@@ -38,6 +40,18 @@ class ServiceState:
 def set_metrics(app: FastAPI, metrics: Metrics) -> None:
     """Attach the app's metrics (they exist before the model loads)."""
     app.state.metrics = metrics
+
+
+def set_admission(app: FastAPI, admission: Admission) -> None:
+    """Attach the app's admission bound (its drain flag is what shutdown raises)."""
+    app.state.admission = admission
+
+
+def app_admission(app: FastAPI) -> Admission:
+    """Return the app's admission bound."""
+    admission = app.state.admission
+    assert isinstance(admission, Admission)
+    return admission
 
 
 def app_metrics(app: FastAPI) -> Metrics:
@@ -82,3 +96,10 @@ async def _metrics(request: Request) -> Metrics:
 LoadedDep = Annotated[ServiceState, Depends(_loaded)]
 ReadyDep = Annotated[ServiceState, Depends(_ready)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+def arrival(request: Request) -> float:
+    """When the request arrived (`time.perf_counter()`, set by RequestMiddleware before the body was
+    read), so its deadline counts from then."""
+    arrived = getattr(request.state, "arrived", None)
+    return float(arrived) if arrived is not None else time.perf_counter()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import ijson
 from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -81,11 +82,39 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def read_json(request: Request, parse: Callable[[Any], T], whole: bool = True) -> T:
+def check_item_count(body: bytes, key: str, limit: int) -> None:
+    """Raise TooManyItems when the array at the document's top-level `key` holds more than `limit`
+    elements, counted on the bytes before anything is parsed: a 16 MB body of one-letter items would
+    take ~300 MB as Python objects before its count could be refused.
+
+    Fewer commas than `limit` means no array in the body can hold more (the common case, free); else a
+    streaming parser (ijson) counts the elements and stops at the first one too many. A body that is
+    not JSON is left for the parser, which says why.
+    """
+    if body.count(b",") < limit:
+        return
+    item, count = f"{key}.item", 0
+    try:
+        for prefix, event, _ in ijson.parse(body):
+            if prefix == item and event in _VALUE_STARTS:
+                count += 1
+                if count > limit:
+                    raise TooManyItems(f"more than {limit} items in `{key}`; the limit is {limit}")
+    except ijson.JSONError:
+        return
+
+
+_VALUE_STARTS = frozenset({"start_map", "start_array", "string", "number", "boolean", "null"})
+
+
+async def read_json(
+    request: Request, parse: Callable[[Any], T], whole: bool = True, counted: tuple[str, int] | None = None
+) -> T:
     """Read a non-empty `application/json` body (UTF-8, RFC 8259) and return `parse` of its document.
 
     A string holding a lone surrogate (not text, and the tokenizer's crash) refuses the body, unless
-    `whole` is false: then `parse` checks the parts it can refuse one by one (`check_text`).
+    `whole` is false: then `parse` checks the parts it can refuse one by one (`check_text`). `counted`
+    (key, limit) refuses a body whose array at `key` is too long before parsing it (`check_item_count`).
     Parsing, validation and base64 decoding of a large body run in a worker thread, off the event loop.
     """
     media_type = _media_type(request)
@@ -96,6 +125,8 @@ async def read_json(request: Request, parse: Callable[[Any], T], whole: bool = T
         raise UnsupportedMediaType(f"content type {media_type or '(none)'!r}: send application/json")
 
     def run() -> T:
+        if counted is not None:
+            check_item_count(body, *counted)
         try:
             text = body.decode("utf-8-sig")  # json.loads would also take UTF-16 and UTF-32 bytes
         except UnicodeDecodeError:
@@ -158,7 +189,9 @@ async def _read_multipart(request: Request, max_body_bytes: int) -> RawItem:
 
 async def read_batch(request: Request, max_items: int) -> list[RawItem | ItemFailure]:
     """Read `POST /v1/classify/batch`; an unusable item becomes its own error, not a failed request."""
-    return await read_json(request, lambda document: batch_items(document, max_items), whole=False)
+    return await read_json(
+        request, lambda document: batch_items(document, max_items), whole=False, counted=("items", max_items)
+    )
 
 
 def batch_items(document: Any, max_items: int) -> list[RawItem | ItemFailure]:
@@ -191,7 +224,7 @@ def _is_text(value: Any) -> bool:
 
 async def read_dry_run(request: Request) -> DryRunRequest:
     """Read `POST /v1/policies/{name}/evaluate`: labelled items with base64 images."""
-    return await read_json(request, dry_run_request)
+    return await read_json(request, dry_run_request, counted=("items", MAX_DRY_RUN_ITEMS))
 
 
 def dry_run_request(document: Any) -> DryRunRequest:

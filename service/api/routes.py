@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from service.api.classify import classify_all, classify_many, classify_one
-from service.api.deps import LoadedDep, MetricsDep, ReadyDep
+from service.api.deps import LoadedDep, MetricsDep, ReadyDep, arrival
 from service.api.dry_run import dry_run
 from service.api.moderations import (
     ModerationRequest,
@@ -137,14 +137,14 @@ _DRY_RUN_BODY = {
 async def classify(request: Request, state: ReadyDep) -> ClassifyResponse:
     """Classify an image, a text, or both together."""
     raw = await read_classify(request, state.settings.max_body_bytes)
-    return await classify_one(state, raw)
+    return await classify_one(state, raw, arrival(request))
 
 
 @router.post("/v1/classify/batch", responses=_ERRORS, openapi_extra=_BATCH_BODY, tags=["classify"])
 async def classify_batch(request: Request, state: ReadyDep) -> BatchResponse:
     """Classify several items; each gets its result or its own error, in order."""
     items = await read_batch(request, state.settings.max_batch_items)
-    return BatchResponse(results=await classify_many(state, items))
+    return BatchResponse(results=await classify_many(state, items, arrival(request)))
 
 
 @router.post(
@@ -161,8 +161,9 @@ async def moderations(request: Request, state: ReadyDep) -> ModerationResponse:
         lambda document: moderation_items(
             ModerationRequest.model_validate(document), response_id, state.settings.max_batch_items
         ),
+        counted=("input", state.settings.max_batch_items),
     )
-    results = await classify_all(state, items)
+    results = await classify_all(state, items, arrival(request))
     return ModerationResponse(
         id=response_id,
         model=state.bundle.manifest.name,

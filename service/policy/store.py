@@ -209,6 +209,7 @@ class PolicyStore:
         self._directory = directory
         self._builtin = builtin
         self._reload_lock = threading.Lock()
+        self._read = frozenset(policies)  # the names the directory itself holds (not the built-in default)
         self._snapshot = self._build(dict(policies), shadow, source=str(directory or "(policies)"))
 
     @classmethod
@@ -235,8 +236,10 @@ class PolicyStore:
             raise NoPolicyDirectory("the service was started without a policy directory (--policies)")
         with self._reload_lock:
             old = self._snapshot
-            new = self._build(load_policy_dir(self._directory), old.shadow, source=str(self._directory))
-            self._snapshot = new
+            loaded = load_policy_dir(self._directory)
+            _check_nothing_served_vanishes(self._directory, self._read, loaded)
+            new = self._build(dict(loaded), old.shadow, source=str(self._directory))
+            self._snapshot, self._read = new, frozenset(loaded)
         old_versions = {name: p.version for name, p in old.policies.items()}
         return ReloadResult(
             names=list(new.policies),
@@ -310,6 +313,23 @@ class PolicyStore:
             }
             for name, policy in snapshot.policies.items()
         ]
+
+
+def _check_nothing_served_vanishes(
+    directory: Path, read: frozenset[str], loaded: Mapping[str, Policy]
+) -> None:
+    """Refuse a reload that would leave no policy file, or drop the directory's `default` (which would
+    fall back to the model's built-in one): an emptied folder or a ConfigMap mounted wrong is a mistake,
+    not an edit. The shadow policy is checked when the new set is built."""
+    if not loaded:
+        message = "holds no policy file: the reload would drop every policy (the current ones stay)"
+        raise PolicyLoadError([PolicyFieldError(str(directory), "(directory)", message)])
+    if DEFAULT_POLICY in read and DEFAULT_POLICY not in loaded:
+        message = (
+            f"{DEFAULT_POLICY}.yaml is gone: the default policy would fall back to the model's built-in "
+            "one (the current ones stay)"
+        )
+        raise PolicyLoadError([PolicyFieldError(str(directory), DEFAULT_POLICY, message)])
 
 
 def load_policies(

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tokenizers import Tokenizer
 
 from service.errors import (
+    ImageTooCostly,
     ImageTooLarge,
     InvalidImage,
     MissingInput,
@@ -71,8 +72,32 @@ def configure_pillow(max_pixels: int) -> None:
     warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
-def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint8]:
-    """Decode JPEG/PNG/WebP/GIF(first frame)/BMP bytes into an upright RGB (size, size, 3) uint8 array."""
+# Past this many pixels on a side, an image is first reduced by an integer factor (box average) on that
+# axis before the bicubic resize: Pillow's resize keeps a copy of target width x source height (or the
+# transpose), so a 1 x 39,000,000 strip would cost gigabytes. Pictures up to 4,096 a side resize as before.
+MAX_RESIZED_SIDE = 4096
+_REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA")  # what Image.reduce takes among the modes we decode to
+
+
+def decoded_bytes(mode: str, width: int, height: int) -> int:
+    """Bytes Pillow holds for an image of this mode and size once decoded: bands x bytes per band a pixel,
+    a pointer a line (a 1 x 39,000,000 strip takes 37 MiB of pixels and 298 MiB of line pointers), and
+    a full-size RGB(A) copy for a mode that must be converted before it can be reduced (P, 1, I;16)."""
+    bands = Image.getmodebands(mode)
+    per_band = 2 if mode.startswith("I;16") else 4 if mode in ("I", "F") else 1
+    converted = 0 if mode in _REDUCIBLE_MODES else 4
+    return width * height * (bands * per_band + converted) + height * 8 * (2 if converted else 1)
+
+
+def decode_image(
+    data: bytes, size: int, max_pixels: int, max_decoded_bytes: int = 64 * 1024 * 1024
+) -> npt.NDArray[np.uint8]:
+    """Decode JPEG/PNG/WebP/GIF(first frame)/BMP bytes into an upright RGB (size, size, 3) uint8 array.
+
+    Memory is bounded before anything is decoded: the pixel count (decompression bombs) and the bytes
+    the decoded image would take (`decoded_bytes`, after JPEG's reduced-scale decoding) are checked
+    from the header; a very long side is reduced before the resize, so no full-size converted copy is made.
+    """
     if not data:
         raise InvalidImage("the image is empty")
     try:
@@ -85,7 +110,14 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
                 )
             if img.format in _JPEG:
                 img.draft("RGB", (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
-            upright = _upright(img).convert("RGB")
+            cost = decoded_bytes(img.mode, img.width, img.height)
+            if cost > max_decoded_bytes:
+                raise ImageTooCostly(
+                    f"image is {img.width}x{img.height} pixels in mode {img.mode}: decoding it takes "
+                    f"{cost / 2**20:.0f} MiB; the limit is {max_decoded_bytes / 2**20:.0f} MiB "
+                    "(SAFETY_MAX_IMAGE_DECODED_MB)"
+                )
+            upright = _upright(_reduced(img)).convert("RGB")
             resized = upright.resize((size, size), Image.Resampling.BICUBIC)
             return np.asarray(resized, dtype=np.uint8)
     except UnidentifiedImageError:
@@ -96,6 +128,17 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> npt.NDArray[np.uint
         raise ImageTooLarge(f"image has too many pixels (limit {max_pixels}): {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise InvalidImage(f"the image cannot be decoded: {exc}") from None
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    """Return the image with no side over MAX_RESIZED_SIDE (an integer box reduction on that axis), else
+    the image itself."""
+    factor = (-(-img.width // MAX_RESIZED_SIDE), -(-img.height // MAX_RESIZED_SIDE))
+    if factor == (1, 1):
+        return img
+    if img.mode not in _REDUCIBLE_MODES:
+        img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+    return img.reduce(factor)
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -200,6 +243,7 @@ class Preprocessor:
         self.max_tokens = bundle.manifest.text.max_tokens
         self.text = TextTokenizer(bundle.tokenizer_path, self.max_tokens, bundle.manifest.text.stride)
         self._max_pixels = settings.max_image_pixels
+        self._max_decoded_bytes = settings.max_image_decoded_mb * 1024 * 1024
         self._max_text_chars = settings.max_text_chars
         self._max_text_windows = settings.max_text_windows
 
@@ -222,5 +266,5 @@ class Preprocessor:
             more, truncated, skipped = tuple(rest), windows.longer_than_window, windows.skipped
         if image is not None:
             digest.update(image)
-            pixels = decode_image(image, self.image_size, self._max_pixels)
+            pixels = decode_image(image, self.image_size, self._max_pixels, self._max_decoded_bytes)
         return PreparedItem(pixels, ids, truncated, digest.hexdigest()[:16], more, skipped)

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.__main__ import build_parser
+from service.api.server import DrainingServer
 from service.serving.engine import cuda_usable
 from service.settings import Settings
 
@@ -49,11 +50,14 @@ def test_serve_passes_the_shutdown_grace_to_uvicorn(
 
     from service.__main__ import main
 
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    seen: list[uvicorn.Config] = []
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: seen.append(self.config))
     monkeypatch.setenv("SAFETY_SHUTDOWN_GRACE_S", grace)
     assert main(["serve", "--model", str(test_bundle)]) == 0
-    assert seen["timeout_graceful_shutdown"] == timeout  # 0 is "do not wait", never None ("forever")
+    (config,) = seen
+    assert config.timeout_graceful_shutdown == timeout  # 0 is "do not wait", never None ("forever")
+    # uvicorn's own connection limit sits far above the app's JSON 429 bound, the backlog matches it
+    assert (config.limit_concurrency, config.backlog) == (2048, 2048)
 
 
 def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_starts(
@@ -64,11 +68,9 @@ def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_start
 ) -> None:
     import shutil
 
-    import uvicorn
-
     from service.__main__ import main
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
     bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
     model = next(bundle.glob("*.onnx"))
     model.write_bytes(model.read_bytes() + b"\0")  # one byte more than the manifest's sha256 covers
@@ -77,15 +79,58 @@ def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_start
     assert err.startswith("cannot serve: ") and "sha256" in err
 
 
+def test_serve_refuses_a_model_file_onnx_runtime_cannot_open_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    test_bundle: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import shutil
+
+    from service.__main__ import main
+    from service.serving.bundle import file_sha256
+
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
+    bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
+    model = next(bundle.glob("*.onnx"))
+    model.write_bytes(b"not an onnx graph" * 100)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for spec in manifest["variants"].values():  # the checksum matches: only ONNX Runtime can tell
+        if spec["file"] == model.name:
+            spec["sha256"] = file_sha256(model)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["serve", "--model", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot serve: ONNX Runtime cannot load ") and err.count("\n") == 1, err
+
+
+def test_a_settings_error_never_prints_the_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.__main__ import main
+
+    monkeypatch.setenv("SAFETY_ADMIN_TOKEN", "s3cr3t-admin-token")
+    # a model-level check fails: pydantic would print the whole input, the token with it
+    monkeypatch.setenv("SAFETY_QUEUE_SIZE", "16")
+    monkeypatch.setenv("SAFETY_MAX_BATCH_ITEMS", "64")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "max_batch_items" in err and "s3cr3t" not in err
+    monkeypatch.setenv("SAFETY_QUEUE_SIZE", "not a number")  # a field-level error: the same
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "queue_size" in err and "s3cr3t" not in err and "not a number" not in err
+
+
 def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import uvicorn
 
     from service.__main__ import main
     from tests.service.bundle import make_bundle
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
     bundle = make_bundle(tmp_path / "bundle")
     (bundle / "tokenizer.json").write_text("{}")  # it exists: only parsing it tells (a traceback at start-up)
     assert main(["serve", "--model", str(bundle)]) == 2
@@ -97,11 +142,10 @@ def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
 def test_serve_refuses_device_cuda_without_a_gpu_before_uvicorn_starts(
     monkeypatch: pytest.MonkeyPatch, test_bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import uvicorn
 
     from service.__main__ import main
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("uvicorn started"))
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
     assert main(["serve", "--model", str(test_bundle), "--device", "cuda"]) == 2
     assert capsys.readouterr().err.startswith("cannot serve: device=cuda was requested")
 

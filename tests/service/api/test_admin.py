@@ -86,6 +86,20 @@ def test_reload_by_endpoint(model_dir: Path, policies: Path) -> None:
         assert metric(url, "safety_policy_reloads_total", trigger="endpoint", result="ok") == 1
 
 
+def test_a_reload_of_an_emptied_policy_folder_is_refused_and_the_policies_stay(
+    model_dir: Path, policies: Path
+) -> None:
+    settings = Settings(model_dir=model_dir, policies_dir=policies, admin_token=TOKEN, policy_watch_s=0)
+    with serve(create_app(settings)) as url:
+        old = classify(url, "strict")
+        (policies / "strict.yaml").unlink()  # a ConfigMap mounted wrong: the folder is there, empty
+        rejected = httpx.post(f"{url}/admin/policies/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert rejected.status_code == 422 and rejected.json()["error"]["code"] == "invalid_policy"
+        assert "no policy file" in rejected.json()["error"]["message"]
+        assert classify(url, "strict") == old
+        assert metric(url, "safety_policy_reloads_total", trigger="endpoint", result="error") == 1
+
+
 def _wait(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:

@@ -27,7 +27,15 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def base_url(shipped_or_test_bundle: Path) -> Iterator[str]:
-    settings = Settings(model_dir=shipped_or_test_bundle, max_batch_size=16, max_wait_ms=2, max_batch_items=8)
+    # 128 in flight: the bound sized from batches of 16 (64) would refuse some of the 96 concurrent
+    # requests below, which test the batcher (admission has its own tests)
+    settings = Settings(
+        model_dir=shipped_or_test_bundle,
+        max_batch_size=16,
+        max_wait_ms=2,
+        max_batch_items=8,
+        max_in_flight=128,
+    )
     with serve(create_app(settings)) as url:
         yield url
 

@@ -95,3 +95,38 @@ async def test_a_lone_surrogate_in_one_batch_item_fails_that_item_alone() -> Non
     assert isinstance(items[2], ItemFailure) and items[2].id is None  # an id that is not text is not echoed
     with pytest.raises(InvalidJSON, match="lone surrogate"):  # outside the items, the whole body is refused
         batch_items({"policy": "\ud800", "items": [{"text": "hi"}]}, max_items=8)
+
+
+async def test_a_batch_of_too_many_items_is_refused_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from service.api.payloads import read_batch
+    from service.errors import TooManyItems
+
+    body = json.dumps({"items": [{"text": "a"}] * 200_000}).encode()  # 3 MB of one-letter items
+
+    def parsed(text: str) -> Any:
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(json, "loads", parsed)  # the module's json is this one
+    with pytest.raises(TooManyItems, match="more than 64 items"):
+        await read_batch(request_with(body), 64)
+
+
+def test_the_item_count_is_exact_and_leaves_what_is_not_json_to_the_parser() -> None:
+    import json
+
+    from service.api.payloads import check_item_count
+    from service.errors import TooManyItems
+
+    wordy = [{"text": "one, two, three, " * 20, "id": str(i)} for i in range(64)]  # many commas, 64 items
+    check_item_count(json.dumps({"items": wordy}).encode(), "items", 64)
+    nested = {"items": [{"text": "x", "tags": list(range(100))}] * 3, "other": list(range(500))}
+    check_item_count(json.dumps(nested).encode(), "items", 64)  # only the top-level `items` counts
+    with pytest.raises(TooManyItems):
+        check_item_count(json.dumps({"items": [1] * 65}).encode(), "items", 64)  # any element counts
+    with pytest.raises(TooManyItems):
+        check_item_count(json.dumps({"input": ["a"] * 65}).encode(), "input", 64)
+    check_item_count(b'{"items": [1, 2, 3,,,,' + b"," * 100, "items", 64)  # not JSON: the parser says why

@@ -225,6 +225,7 @@ def test_shadow_policy_is_configurable(tmp_path: Path) -> None:
         store.set_shadow("missing")
     with pytest.raises(PolicyLoadError, match="shadow"):
         PolicyStore.load_dir(tmp_path, shadow="missing")
+    write(tmp_path, "other.yaml", "joint: {unsafe: 0.3}\n")  # a folder with no file at all is refused first
     (tmp_path / "candidate.yaml").unlink()
     store.set_shadow("candidate")
     with pytest.raises(PolicyLoadError, match="shadow policy 'candidate' is not loaded"):

@@ -83,3 +83,33 @@ def test_yaml_merge_keys_load_and_may_be_overridden(tmp_path: Path) -> None:
 
 def test_the_repo_policies_are_the_default_folder() -> None:
     assert default_policies_dir() == REPO_POLICIES_DIR and (REPO_POLICIES_DIR / "default.yaml").is_file()
+
+
+def test_a_reload_that_would_drop_every_file_the_default_or_the_shadow_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("joint: {borderline: 0.2, unsafe: 0.4}\n")
+    (tmp_path / "strict.yaml").write_text("joint: {borderline: 0.3, unsafe: 0.2}\n")
+    (tmp_path / "forum.yaml").write_text("joint: {borderline: 0.3, unsafe: 0.6}\n")
+    store = load_policies(THRESHOLDS, tmp_path, shadow="strict")
+    before = store.describe()
+    moves = [
+        (["default.yaml", "strict.yaml", "forum.yaml"], "(directory)"),  # an emptied folder
+        (["default.yaml"], "default"),  # `default` would fall back to the built-in one
+        (["strict.yaml"], "shadow"),  # the configured shadow would vanish
+    ]
+    for names, field in moves:
+        for name in names:
+            (tmp_path / name).rename(tmp_path / f"{name}.off")
+        with pytest.raises(PolicyLoadError) as caught:
+            store.reload()
+        assert [e.field for e in caught.value.errors] == [field]
+        assert store.describe() == before  # the current policies stay
+        for name in names:
+            (tmp_path / f"{name}.off").rename(tmp_path / name)
+    (tmp_path / "forum.yaml").unlink()  # dropping a policy nothing is configured to use is an edit
+    assert store.reload().removed == ["forum"]
+
+
+def test_a_folder_without_default_yaml_keeps_the_builtin_default_across_reloads(tmp_path: Path) -> None:
+    (tmp_path / "strict.yaml").write_text("joint: {borderline: 0.3, unsafe: 0.2}\n")
+    store = load_policies(THRESHOLDS, tmp_path)
+    assert store.reload().names == ["default", "strict"] and store.get().joint.unsafe == 0.35

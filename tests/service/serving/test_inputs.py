@@ -111,3 +111,56 @@ def test_preprocessor_limits_and_absent_modalities(test_bundle: Path) -> None:
     assert prep.prepare(solid(0), "   ").input_ids is None
     with pytest.raises(TextTooLong):
         prep.prepare(None, "x" * 101)
+
+
+def _strip(mode: str, height: int) -> bytes:
+    """A 1-pixel-wide PNG strip: tiny compressed, `height` pixels decoded."""
+    return encode(Image.new(mode, (1, height), 0 if mode == "L" else (0, 0, 0)), "PNG")
+
+
+@pytest.mark.parametrize(
+    ("mode", "height", "mib"),
+    [("RGB", 30_000_000, 315), ("L", 39_000_000, 335)],  # 86 MiB of pixels; 37 MiB and 298 of lines
+)
+def test_an_image_that_would_take_too_much_memory_to_decode_is_refused_from_its_header(
+    mode: str, height: int, mib: int
+) -> None:
+    from service.errors import ImageTooCostly, reply_for
+
+    data = _strip(mode, height)  # inside the pixel limit
+    with pytest.raises(ImageTooCostly) as caught:
+        decode_image(data, SIZE, 40_000_000, max_decoded_bytes=64 * 2**20)
+    reply = reply_for(caught.value)
+    assert reply.status == 413 and reply.code == "image_too_costly" and f"{mib} MiB" in reply.message
+
+
+def test_a_long_strip_within_the_budget_decodes_in_bounded_memory(tmp_path: Path) -> None:
+    """1 x 7,000,000 pixels (60 MiB decoded, inside the budget): before its long side was reduced ahead of
+    the resize, Pillow's resize alone took some 350 MB more. Measured in a fresh process (peak RSS)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "strip.png"
+    path.write_bytes(_strip("L", 7_000_000))
+    script = (
+        "import resource, sys\n"
+        "from service.serving.inputs import decode_image\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "pixels = decode_image(data, 224, 40_000_000)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(pixels.shape, (after - before) // 1024)\n"
+    )
+    command = [sys.executable, "-c", script, str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    shape, grown_mb = out.stdout.rsplit(" ", 1)
+    assert shape == "(224, 224, 3)" and int(grown_mb) < 150, out.stdout
+
+
+def test_a_picture_up_to_the_resized_side_resizes_exactly_as_training_loads_it() -> None:
+    from service.serving.inputs import MAX_RESIZED_SIDE
+
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(0, 255, (300, MAX_RESIZED_SIDE, 3), dtype=np.uint8))
+    expected = np.asarray(picture.resize((SIZE, SIZE), Image.Resampling.BICUBIC))
+    assert np.array_equal(decode_image(encode(picture, "PNG"), SIZE, 40_000_000), expected)
