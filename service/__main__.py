@@ -45,7 +45,22 @@ def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="shadow policy: runs beside the live one, disagreements counted (SAFETY_SHADOW_POLICY)",
     )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="SAFETY_DEVICE, default auto")
+    # the limits that keep a pod answering under overload (docs/operations.md, "Overload, memory ...")
+    for flag, kind, meaning in SERVE_LIMITS:
+        name = flag.removeprefix("--").replace("-", "_")
+        p.add_argument(flag, type=kind, dest=name, help=f"{meaning} (SAFETY_{name.upper()})")
     p.set_defaults(run=serve)
+
+
+SERVE_LIMITS: list[tuple[str, type, str]] = [
+    ("--max-in-flight", int, "classify requests admitted at once; past it 429 before the body is read"),
+    ("--max-connections", int, "uvicorn's connection limit, well above --max-in-flight"),
+    ("--backlog", int, "the listen backlog"),
+    ("--body-timeout-s", float, "a body not all there this long after the headers gets 408"),
+    ("--shutdown-drain-s", float, "after SIGTERM, answer 503 + Retry-After this long before closing"),
+    ("--shutdown-grace-s", float, "then let requests in flight finish this long"),
+    ("--max-image-decoded-mb", int, "memory one image may take decoded; past it 413 image_too_costly"),
+]
 
 
 def _settings(args: argparse.Namespace, keys: Sequence[str]) -> Settings | None:
@@ -85,7 +100,9 @@ def serve(args: argparse.Namespace) -> int:
     from service.serving.engine import OnnxEngine
     from service.serving.inputs import TextTokenizer
 
-    settings = _settings(args, ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device"))
+    limits = [flag.removeprefix("--").replace("-", "_") for flag, _, _ in SERVE_LIMITS]
+    keys = ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device", *limits)
+    settings = _settings(args, keys)
     if settings is None:
         return 2
     if (problem := _no_bundle(settings.model_dir)) is not None:

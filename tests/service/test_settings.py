@@ -156,3 +156,22 @@ def test_the_shipped_bundle_is_found_from_any_directory(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SAFETY_MODEL_DIR", raising=False)
     assert (Settings().model_dir / "manifest.json").is_file()
+
+
+def test_serve_flags_set_the_overload_limits(monkeypatch: pytest.MonkeyPatch, test_bundle: Path) -> None:
+    from service.__main__ import main
+
+    seen: list[DrainingServer] = []
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: seen.append(self))
+    flags = ["--max-in-flight", "32", "--max-connections", "512", "--backlog", "256", "--body-timeout-s", "3"]
+    assert main(["serve", "--model", str(test_bundle), *flags, "--shutdown-drain-s", "1.5"]) == 0
+    (server,) = seen
+    assert (server.config.limit_concurrency, server.config.backlog) == (512, 256)
+    from fastapi import FastAPI
+
+    from service.api.deps import app_admission
+
+    assert isinstance(server.config.app, FastAPI) and app_admission(server.config.app).limit == 32
+    # uvicorn's limit at or under the admission bound would answer its plain 503 first: refused
+    tight = ["--max-in-flight", "64", "--max-connections", "64"]
+    assert main(["serve", "--model", str(test_bundle), *tight]) == 2
