@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api import admin
+from service.api.contract import openapi_with_limits
 from service.api.deps import (
     ServiceState,
     app_admission,
@@ -101,6 +102,7 @@ def create_app(
         app.add_exception_handler(exc_class, handler)
     app.include_router(router)
     app.include_router(admin.router)
+    app.openapi = openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
 
 

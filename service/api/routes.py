@@ -39,10 +39,11 @@ _ERRORS = error_responses(
     {
         400: "malformed body, JSON or base64",
         404: "unknown policy",
-        413: "body or image too large",
+        408: "the body did not arrive in time",
+        413: "body or image too large, or an image too costly to decode",
         415: "unsupported content type or image format",
         422: "unusable input",
-        429: "queue full (see Retry-After)",
+        429: "too many requests in flight, or queue full (see Retry-After)",
         503: "model not ready",
         504: "deadline passed while queued",
     }
