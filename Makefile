@@ -2,7 +2,7 @@
 PY ?= python
 ARTIFACT ?= model/artifacts/glyph-minilm
 
-.PHONY: install serve test test-fast lint types model bench bench-gpu
+.PHONY: install serve test test-fast lint types model bench bench-gpu overload
 
 install:            ## install the service with every extra the tests need (training, eval, dev tools)
 	$(PY) -m pip install -e ".[train,eval,dev]"
@@ -44,6 +44,9 @@ model:              ## reproduce the shipped default from scratch: make model DA
 
 bench:              ## the benchmark, short phases (about 75 s on 2 cores): figures printed and in out/bench.json
 	$(PY) loadtests/bench.py --quick --json out/bench.json
+
+overload:           ## reliability at 2x capacity, hostile inputs, SIGTERM under load (about 3 min): out/overload.json
+	$(PY) loadtests/overload.py --model $(ARTIFACT) --json out/overload.json
 
 bench-gpu:          ## on a machine with a CUDA GPU and onnxruntime-gpu: add fp16 to a copy of the bundle, benchmark it there
 	$(PY) -m model export --checkpoint $(ARTIFACT)/checkpoint.pt --artifact out/gpu-bundle --name glyph-minilm --variants int8,fp16
