@@ -30,7 +30,7 @@ from model.evaluate import (
     real_figures,
 )
 from model.network import SafetyModel, ScoringModel
-from model.quantize import SMOOTH_ALPHA, quantize_int8
+from model.quantize import QUANTIZATION, SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples, text_sha256
 from service.evaluation.labelled_data import LabelledItem
@@ -153,8 +153,8 @@ def fixture_scores(
 ) -> dict[str, np.ndarray]:
     """Score a hand-written fixture, each set (split) in batches of its own; absent images render black.
 
-    int8 activation scales are set per batch, so a pair's score moves with its batchmates:
-    scored apart, a set's figure does not change when another set is added to the fixture.
+    Scored apart, a set's figure does not change when another set is added to the fixture (int8
+    scales are per row now, so batchmates no longer move scores; the sets stay apart all the same).
     """
     pixels = render_images(fixture, image_size, workers=1).numpy()
     scores: dict[str, np.ndarray] = {}
@@ -300,6 +300,7 @@ def export(
             }
             | (
                 {
+                    "quantization": QUANTIZATION,
                     "smooth_alpha": smooth_alpha,
                     "calibration_items": sum(len(f["input_ids"]) for f in calibration),
                 }

@@ -69,8 +69,7 @@ def test_the_figures_cover_the_held_out_families_and_sets(manifest: dict[str, An
 @pytest.mark.xfail(
     strict=True,
     reason="template families at the real-data thresholds: joint F1 0.71 (bar 0.80), image accuracy 0.90 "
-    "(0.95), int8/fp32 agreement 0.988 (0.99); 3 of 32 identity probes flagged (2): 8 epochs in the "
-    "45-minute budget (model/README.md, Limits)",
+    "(0.95); 3 of 32 identity probes flagged (2): 8 epochs in the 45-minute budget (model/README.md, Limits)",
 )
 def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, Any]) -> None:
     """The int8 model at its default thresholds, on the held-out template families."""

@@ -102,3 +102,18 @@ def test_dynamic_axes_accept_other_batch_and_sequence_sizes(tiny_run: tuple[Path
         image, text, joint, cats = sess.run(None, feeds)
         assert joint.shape == (batch, 3) and cats.shape == (batch, 15)
         np.testing.assert_allclose(joint.sum(1), 1.0, atol=1e-3)
+
+
+def test_int8_scores_an_item_the_same_alone_and_in_any_padded_batch(tiny_run: tuple[Path, Path]) -> None:
+    """Per-row activation scales: an item's outputs do not depend on its batchmates or its padding."""
+    checkpoint, artifact = tiny_run
+    _, ckpt = load_checkpoint(checkpoint)
+    samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:24]
+    pixels = render_images(samples, 64).numpy()
+    tokenizer = TextTokenizer(artifact / "tokenizer.json", Bundle.load(artifact).manifest.text.max_tokens)
+    sess = session(artifact / "model.int8.onnx")
+    alone = onnx_predict(sess, samples, pixels, tokenizer, batch=1)
+    for batch in (5, 24):  # batches padded to their longest text, items beside different batchmates
+        together = onnx_predict(sess, samples, pixels, tokenizer, batch=batch)
+        for head, scores in alone.items():
+            np.testing.assert_allclose(together[head], scores, rtol=0, atol=1e-5, err_msg=head)

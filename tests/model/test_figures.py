@@ -70,7 +70,7 @@ def test_a_line_that_is_not_a_pair_stops_the_reader_at_that_line(tmp_path: Path)
 
 @pytest.mark.skipif(not (ARTIFACT / "model.int8.onnx").exists(), reason="no shipped model")
 def test_a_sets_scores_do_not_move_when_another_set_is_added() -> None:
-    """int8 activation scales are set per batch: each set is scored in batches of its own."""
+    """Each set is scored in batches of its own, so adding a set leaves the others' scores alone."""
     from model.evaluate import handwritten_samples
     from model.export import HANDWRITTEN, fixture_scores, session
     from service.serving.inputs import TextTokenizer
