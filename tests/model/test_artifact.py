@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from service.serving.engine import cuda_usable
+
 ARTIFACT = Path(__file__).parents[2] / "model" / "artifacts" / "glyph-minilm"
 pytestmark = pytest.mark.skipif(not (ARTIFACT / "manifest.json").exists(), reason="no shipped model")
 
@@ -168,3 +170,29 @@ def test_the_repo_default_policy_keeps_the_shipped_thresholds(manifest: dict[str
     assert {k: policy[k] for k in ("image", "text", "joint")} == {
         k: manifest["thresholds"][k] for k in ("image", "text", "joint")
     }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cuda_usable(), reason="no usable CUDA GPU: the fp16 variant runs on the GPU only")
+def test_fp16_on_the_gpu_scores_an_item_the_same_alone_and_in_a_batch(tmp_path: Path) -> None:
+    """The GPU variant: the same grades and every score within 1e-3, alone and inside padded batches."""
+    import onnxruntime as ort
+
+    from model.data import render_images
+    from model.export import convert_fp16, export_fp32, onnx_predict
+    from model.train import TrainConfig, load_checkpoint, load_samples
+    from service.serving.inputs import TextTokenizer
+
+    model, ckpt = load_checkpoint(ARTIFACT / "checkpoint.pt")
+    export_fp32(model, tmp_path / "fp32.onnx")
+    convert_fp16(tmp_path / "fp32.onnx", tmp_path / "fp16.onnx")
+    gpu = ort.InferenceSession(str(tmp_path / "fp16.onnx"), providers=["CUDAExecutionProvider"])
+    samples = load_samples(TrainConfig(**ckpt["train_config"]))["test"][:64]
+    pixels = render_images(samples, model.config.image_size).numpy()
+    tokenizer = TextTokenizer(ARTIFACT / "tokenizer.json", model.config.max_tokens)
+    alone = onnx_predict(gpu, samples, pixels, tokenizer, batch=1)
+    for batch in (8, 64):
+        together = onnx_predict(gpu, samples, pixels, tokenizer, batch=batch)
+        for head, scores in alone.items():
+            np.testing.assert_allclose(together[head], scores, rtol=0, atol=1e-3, err_msg=head)
+        assert (together["joint"].argmax(1) == alone["joint"].argmax(1)).all()
