@@ -122,6 +122,10 @@ class UnknownPolicy(ServiceError):
         self.known = list(known)
 
 
+class UnknownModel(ServiceError):
+    code = "model_not_found"
+
+
 class NoPolicyDirectory(ServiceError):
     """A reload was asked for, but the service was started without a policy directory."""
 
@@ -190,6 +194,7 @@ STATUS: dict[type[Exception], int] = {
     Unauthorized: 401,
     AdminDisabled: 403,
     UnknownPolicy: 404,
+    UnknownModel: 404,
     BodyTimeout: 408,
     NoPolicyDirectory: 409,
     PayloadTooLarge: 413,

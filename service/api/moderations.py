@@ -24,6 +24,11 @@ InputType = Literal["text", "image"]
 # docs/openai-compatibility.md explains each row. Every OpenAI category is listed, in OpenAI's order;
 # an empty tuple is a category the VLSU taxonomy has no counterpart for (always 0.0 and false).
 # jailbreak feeds no OpenAI category: it is reported under `safety` only.
+# The categories whose scores OpenAI applies to images (the rest are text only): its SDK's types
+# (`CategoryAppliedInputTypes`) allow "image" for these alone, and validate strictly against them.
+IMAGE_CATEGORIES = frozenset(
+    {"self-harm", "self-harm/instructions", "self-harm/intent", "sexual", "violence", "violence/graphic"}
+)
 OPENAI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "harassment": ("discrimination",),
     "harassment/threatening": (),
@@ -152,7 +157,8 @@ def moderation_result(safety: ClassifyResponse) -> ModerationResult:
         categories={name: bool(flagged.intersection(slugs)) for name, slugs in OPENAI_CATEGORIES.items()},
         category_scores=openai_scores({slug: c.score for slug, c in safety.categories.items()}),
         category_applied_input_types={
-            name: list(present) if slugs else [] for name, slugs in OPENAI_CATEGORIES.items()
+            name: [kind for kind in present if kind == "text" or name in IMAGE_CATEGORIES] if slugs else []
+            for name, slugs in OPENAI_CATEGORIES.items()
         },
         safety=safety,
     )

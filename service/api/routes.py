@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -9,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from service.api.classify import classify_all, classify_many, classify_one
-from service.api.deps import LoadedDep, MetricsDep, ReadyDep, arrival
+from service.api.deps import LoadedDep, MetricsDep, ReadyDep, ServiceState, arrival
 from service.api.dry_run import dry_run
 from service.api.moderations import (
     ModerationRequest,
@@ -26,11 +27,14 @@ from service.api.schemas import (
     DryRunResponse,
     ErrorResponse,
     HealthResponse,
+    ModelCard,
+    ModelList,
     ModelsResponse,
     PoliciesResponse,
     PolicyInfo,
     error_responses,
 )
+from service.errors import UnknownModel
 from service.evaluation.labelled_data import DryRunRequest
 
 router = APIRouter()
@@ -190,9 +194,45 @@ async def metrics(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
+OWNER = "safety-service"  # `owned_by` of the served model: this deployment, not a vendor
+
+
+def _model_card(state: ServiceState) -> ModelCard:
+    manifest = state.bundle.manifest
+    created = state.bundle.raw.get("created")
+    try:
+        seconds = int(datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp())
+    except ValueError:  # a bundle without a creation time
+        seconds = 0
+    return ModelCard(id=manifest.name, created=seconds, owned_by=OWNER)
+
+
+def _loaded_model(state: ServiceState, model_id: str) -> ModelCard:
+    card = _model_card(state)
+    if model_id != card.id:
+        raise UnknownModel(f"unknown model {model_id!r}; this server serves {card.id!r}")
+    return card
+
+
+_MODEL_ERRORS = error_responses({404: "this server serves another model", 503: "model not loaded"})
+
+
 @router.get("/v1/models", responses={503: {"model": ErrorResponse}}, tags=["models"])
-async def models(state: LoadedDep) -> ModelsResponse:
-    """The loaded model: its manifest, variant and execution provider."""
+async def models(state: LoadedDep) -> ModelList:
+    """The served model, in OpenAI's list shape (`client.models.list()`)."""
+    return ModelList(data=[_model_card(state)])
+
+
+@router.get("/v1/models/{model_id}", responses=_MODEL_ERRORS, tags=["models"])
+async def model(model_id: str, state: LoadedDep) -> ModelCard:
+    """One model in OpenAI's shape (`client.models.retrieve(id)`)."""
+    return _loaded_model(state, model_id)
+
+
+@router.get("/v1/models/{model_id}/manifest", responses=_MODEL_ERRORS, tags=["models"])
+async def model_manifest(model_id: str, state: LoadedDep) -> ModelsResponse:
+    """The loaded model: its manifest, the variant that runs, its file's sha256 and the provider."""
+    _loaded_model(state, model_id)
     info = state.engine.info
     return ModelsResponse(
         variant=info.variant,

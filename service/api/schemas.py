@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -155,7 +155,25 @@ class DryRunResponse(BaseModel):
     data: dict[str, Any] = Field(description="items received, scored, and the errors of those skipped")
 
 
+class ModelCard(BaseModel):
+    """One model in OpenAI's shape (`client.models.list()` / `retrieve()` validate it strictly)."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int  # the manifest's `created`, as Unix seconds
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    """`GET /v1/models`: OpenAI's list shape; the manifest is at `/v1/models/{id}/manifest`."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
 class ModelsResponse(BaseModel):
+    """`GET /v1/models/{id}/manifest`: the file that runs, where, and the whole manifest."""
+
     variant: str  # the variant that runs (the manifest may list several)
     sha256: str  # of the file that runs, checked against the manifest at start-up
     provider: str

@@ -200,16 +200,18 @@ class HttpScorer:
         return min(float(given), self.MAX_WAIT_S) if given.isdigit() else 1.0
 
     def manifest_thresholds(self) -> dict[str, Any] | None:
-        """Return the served model's default thresholds from `GET /v1/models`, if it says."""
+        """Return the served model's default thresholds from its manifest, if the server says
+        (`GET /v1/models` names the model, `GET /v1/models/{id}/manifest` holds the thresholds)."""
         import httpx
 
         try:
-            body = self._client.get(f"{self.url}/v1/models").json()
-        except (httpx.HTTPError, ValueError):
+            listed = self._client.get(f"{self.url}/v1/models").json()
+            model_id = listed["data"][0]["id"]
+            body = self._client.get(f"{self.url}/v1/models/{model_id}/manifest").json()
+            thresholds = body["manifest"]["thresholds"]
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
             return None
-        if isinstance(body, Mapping) and isinstance(body.get("thresholds"), Mapping):
-            return dict(body["thresholds"])
-        return None
+        return dict(thresholds) if isinstance(thresholds, Mapping) else None
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -67,8 +67,8 @@ def test_unsafe_picture_alone_is_unsafe(client: httpx.Client) -> None:
 
 
 def test_model_identity_is_the_shipped_bundle(client: httpx.Client) -> None:
-    body = client.get("/v1/models").json()
-    assert "glyph-minilm" in str(body)
+    body = client.get("/v1/models/glyph-minilm/manifest").json()
+    assert body["manifest"]["name"] == "glyph-minilm"
 
 
 def _scores(answer: dict[str, Any]) -> dict[str, float]:

@@ -68,8 +68,12 @@ def test_ops_endpoints(client: httpx.Client, shipped_or_test_bundle: Path) -> No
     openapi = client.get("/openapi.json")
     assert "/v1/classify" in openapi.json()["paths"]
     assert "#/$defs/" not in openapi.text  # every $ref resolves inside the OpenAPI document
-    models = client.get("/v1/models").json()
     manifest = json.loads((shipped_or_test_bundle / "manifest.json").read_text())
+    listed = client.get("/v1/models").json()
+    assert listed["object"] == "list" and [m["id"] for m in listed["data"]] == [manifest["name"]]
+    assert client.get(f"/v1/models/{manifest['name']}").json()["object"] == "model"
+    assert client.get("/v1/models/another-model").json()["error"]["code"] == "model_not_found"
+    models = client.get(f"/v1/models/{manifest['name']}/manifest").json()
     assert models["manifest"]["name"] == manifest["name"] and models["provider"] == "CPUExecutionProvider"
     assert models["sha256"] == manifest["variants"][models["variant"]]["sha256"]  # the file that runs
     policies = client.get("/v1/policies").json()

@@ -117,10 +117,13 @@ def test_result_flagged_follows_the_action_not_the_categories() -> None:
 def test_result_categories_and_input_types() -> None:
     result = moderation_result(classification(action="block", flagged=("fraud", "jailbreak"), image=True))
     assert [name for name, on in result.categories.items() if on] == ["illicit"]
-    assert result.category_applied_input_types["illicit"] == ["text", "image"]
+    # illicit applies to text only in OpenAI's types (its SDK refuses "image" there, strictly)
+    assert result.category_applied_input_types["illicit"] == ["text"]
+    assert result.category_applied_input_types["violence"] == ["text", "image"]
     assert result.category_applied_input_types["sexual/minors"] == []
     image_only = moderation_result(classification(image=True, text=False))
     assert image_only.category_applied_input_types["violence"] == ["image"]
+    assert image_only.category_applied_input_types["hate"] == []
 
 
 def items(body: dict[str, Any], max_items: int = 4) -> list[Any]:
@@ -303,3 +306,56 @@ def test_the_raw_json_carries_our_extras(sdk: OpenAI) -> None:
     assert result["safety"]["action"] == "block" and result["flagged"] is True
     assert list(result["safety"]["categories"]) == list(CATEGORIES)
     assert raw.parse().results[0].flagged is True
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["a text", [image_part(data_url(GREY_PNG))], [text_part("a caption"), image_part(data_url(GREY_PNG))]],
+    ids=["text", "image", "text+image"],
+)
+def test_live_answers_validate_strictly_against_the_sdk_types(base_url: str, given: Any) -> None:
+    """The SDK's own types, strictly: `category_applied_input_types` lists "image" only where OpenAI does."""
+    from openai.types import ModerationCreateResponse
+
+    body = httpx.post(f"{base_url}/v1/moderations", json={"input": given}, timeout=30).json()
+    strict = ModerationCreateResponse.model_validate(body, strict=True)
+    applied = strict.results[0].category_applied_input_types.model_dump(by_alias=True)
+    image_applies = {name for name, kinds in applied.items() if "image" in kinds}
+    assert image_applies <= {
+        "self-harm",
+        "self-harm/instructions",
+        "self-harm/intent",
+        "sexual",
+        "violence",
+        "violence/graphic",
+    }
+    if given == "a text":
+        assert not image_applies and any(kinds == ["text"] for kinds in applied.values())
+
+
+def test_models_list_and_retrieve_validate_strictly_with_the_sdk(sdk: OpenAI, base_url: str) -> None:
+    from openai.types import Model
+
+    listed = list(sdk.models.list())
+    assert len(listed) == 1
+    raw = httpx.get(f"{base_url}/v1/models").json()
+    assert Model.model_validate(raw["data"][0], strict=True) == listed[0]
+    retrieved = sdk.models.retrieve(listed[0].id)
+    assert retrieved == listed[0] and retrieved.created > 0
+    with pytest.raises(openai.NotFoundError):
+        sdk.models.retrieve("not-this-one")
+
+
+def test_eval_over_http_reads_the_served_models_thresholds(base_url: str, model_dir: Path) -> None:
+    import json
+
+    from service.evaluation.scorers import HttpScorer
+
+    scorer = HttpScorer(base_url)
+    try:
+        assert (
+            scorer.manifest_thresholds()
+            == json.loads((model_dir / "manifest.json").read_text())["thresholds"]
+        )
+    finally:
+        scorer.close()
