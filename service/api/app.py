@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -81,7 +82,9 @@ def create_app(
             set_service(app, None)
             log.info("stopped")
 
-    app = FastAPI(
+    # fastapi-offline: FastAPI with /docs (Swagger UI) and /redoc served from its package's files, so
+    # they work without internet and load no third-party script in the operator's browser
+    app = FastAPIOffline(
         title="Joint image+text safety classifier",
         version="1",
         summary="Image-alone, text-alone and joint safety grades with VLSU categories and a policy verdict.",
