@@ -45,22 +45,36 @@ def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="shadow policy: runs beside the live one, disagreements counted (SAFETY_SHADOW_POLICY)",
     )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="SAFETY_DEVICE, default auto")
-    # the limits that keep a pod answering under overload (docs/operations.md, "Overload, memory ...")
-    for flag, kind, meaning in SERVE_LIMITS:
-        name = flag.removeprefix("--").replace("-", "_")
-        p.add_argument(flag, type=kind, dest=name, help=f"{meaning} (SAFETY_{name.upper()})")
+    add_setting_flags(p, exclude=SERVE_FLAGS)
     p.set_defaults(run=serve)
 
 
-SERVE_LIMITS: list[tuple[str, type, str]] = [
-    ("--max-in-flight", int, "classify requests admitted at once; past it 429 before the body is read"),
-    ("--max-connections", int, "uvicorn's connection limit, well above --max-in-flight"),
-    ("--backlog", int, "the listen backlog"),
-    ("--body-timeout-s", float, "a body not all there this long after the headers gets 408"),
-    ("--shutdown-drain-s", float, "after SIGTERM, answer 503 + Retry-After this long before closing"),
-    ("--shutdown-grace-s", float, "then let requests in flight finish this long"),
-    ("--max-image-decoded-mb", int, "memory one image may take decoded; past it 413 image_too_costly"),
-]
+# the settings with a flag of their own above; every other setting gets `--<name>` from add_setting_flags
+SERVE_FLAGS = ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device")
+
+
+def add_setting_flags(p: argparse.ArgumentParser, exclude: Sequence[str]) -> None:
+    """Add `--<setting-name>` for every setting not in `exclude`, secrets left out (a flag shows in `ps`:
+    set them through the environment). Values are parsed and checked by the settings themselves."""
+    from typing import get_args
+
+    from pydantic import SecretStr
+
+    from service.settings import Settings
+
+    for name, field in Settings.model_fields.items():
+        if name in exclude or SecretStr in (field.annotation, *get_args(field.annotation)):
+            continue
+        choices = [a for a in get_args(field.annotation) if isinstance(a, str)] or None
+        default = field.get_default(call_default_factory=False)
+        said = f"{field.description.split('. ')[0]}; " if field.description else ""
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            choices=choices,
+            metavar=None if choices else name.upper(),
+            help=f"{said}SAFETY_{name.upper()}" + ("" if default is None else f", default {default}"),
+        )
 
 
 def _settings(args: argparse.Namespace, keys: Sequence[str]) -> Settings | None:
@@ -99,10 +113,9 @@ def serve(args: argparse.Namespace) -> int:
     from service.serving.bundle import Bundle
     from service.serving.engine import OnnxEngine
     from service.serving.inputs import TextTokenizer
+    from service.settings import Settings
 
-    limits = [flag.removeprefix("--").replace("-", "_") for flag, _, _ in SERVE_LIMITS]
-    keys = ("host", "port", "model_dir", "policies_dir", "shadow_policy", "device", *limits)
-    settings = _settings(args, keys)
+    settings = _settings(args, list(Settings.model_fields))
     if settings is None:
         return 2
     if (problem := _no_bundle(settings.model_dir)) is not None:

@@ -69,17 +69,29 @@ class Settings(BaseSettings):
     # Unset: 2 x inference_workers x max_batch_size (128 by default: one batch running and one waiting
     # per worker), at least 64: at the ~250 requests/s of 2 cores (docs/performance.md) an admitted
     # request waits about half a second. Items are still counted against queue_size after parsing.
-    max_in_flight: int | None = Field(default=None, ge=1)
+    max_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        description="Classify requests admitted at once; past it 429 before the body is read",
+    )
     # uvicorn's own limits: connections at once (past it uvicorn answers a plain-text 503; idle keep-alive
     # connections count, so keep it well above max_in_flight) and the listen backlog
-    max_connections: int = Field(default=2048, ge=1)
-    backlog: int = Field(default=2048, ge=1)
-    body_timeout_s: float = Field(default=10.0, gt=0.0)  # a body not all there this long after arrival: 408
+    max_connections: int = Field(
+        default=2048, ge=1, description="uvicorn's connection limit, well above max_in_flight"
+    )
+    backlog: int = Field(default=2048, ge=1, description="The listen backlog")
+    body_timeout_s: float = Field(
+        default=10.0, gt=0.0, description="A body not all there this long after the headers gets 408"
+    )  # a body not all there this long after arrival: 408
     # On SIGTERM: this long answering new requests 503 `shutting_down` (Retry-After) while the listener
     # still accepts (so connections already made get an answer, not a reset), then the listener closes
     # and work in flight gets shutdown_grace_s. Both fit Kubernetes' preStop (5 s) and 30 s grace.
-    shutdown_drain_s: float = Field(default=2.0, ge=0.0)
-    shutdown_grace_s: float = Field(default=10.0, ge=0.0)  # how long shutdown waits for queued work
+    shutdown_drain_s: float = Field(
+        default=2.0, ge=0.0, description="After SIGTERM, answer 503 + Retry-After this long before closing"
+    )
+    shutdown_grace_s: float = Field(
+        default=10.0, ge=0.0, description="Then let requests in flight finish this long"
+    )  # how long shutdown waits for queued work
 
     # input limits
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
@@ -88,7 +100,9 @@ class Settings(BaseSettings):
     # reduced-scale decode; PNG, WebP, GIF and BMP decode at full size): past it, 413 `image_too_costly`.
     # 64 MiB holds a 4K RGBA screenshot (32 MiB) or a 22-megapixel RGB PNG; with decode_threads (4)
     # decoding at once, images cost a request at most 256 MiB (docs/operations.md, Memory).
-    max_image_decoded_mb: int = Field(default=64, ge=1)
+    max_image_decoded_mb: int = Field(
+        default=64, ge=1, description="Memory one image may take decoded; past it 413 image_too_costly"
+    )
     max_text_chars: int = Field(
         default=20_000, ge=1
     )  # longer texts are refused; max_tokens truncation is below this

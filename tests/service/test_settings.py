@@ -175,3 +175,25 @@ def test_serve_flags_set_the_overload_limits(monkeypatch: pytest.MonkeyPatch, te
     # uvicorn's limit at or under the admission bound would answer its plain 503 first: refused
     tight = ["--max-in-flight", "64", "--max-connections", "64"]
     assert main(["serve", "--model", str(test_bundle), *tight]) == 2
+
+
+def test_every_setting_but_the_secrets_is_a_serve_flag(
+    monkeypatch: pytest.MonkeyPatch, test_bundle: Path
+) -> None:
+    from fastapi import FastAPI
+
+    from service.__main__ import main
+    from service.api.deps import app_admission
+
+    flags = set(vars(build_parser().parse_args(["serve"])))
+    assert set(Settings.model_fields) - flags == {"admin_token"}  # a flag would show the token in `ps`
+    seen: list[DrainingServer] = []
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: seen.append(self))
+    given = ["--max-batch-size", "40", "--warmup", "false", "--log-level", "warning", "--policy-watch-s", "0"]
+    assert main(["serve", "--model", str(test_bundle), *given]) == 0
+    (server,) = seen
+    # the admission bound follows the batch size given as a flag: 2 x 2 workers x 40
+    assert isinstance(server.config.app, FastAPI) and app_admission(server.config.app).limit == 160
+    assert (
+        main(["serve", "--model", str(test_bundle), "--max-batch-size", "many"]) == 2
+    )  # checked as settings
