@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
@@ -101,5 +100,4 @@ MetricsDep = Annotated[Metrics, Depends(_metrics)]
 def arrival(request: Request) -> float:
     """When the request arrived (`time.perf_counter()`, set by RequestMiddleware before the body was
     read), so its deadline counts from then."""
-    arrived = getattr(request.state, "arrived", None)
-    return float(arrived) if arrived is not None else time.perf_counter()
+    return float(request.state.arrived)

@@ -63,11 +63,12 @@ class Admission:
         """From now on every request but the probes gets 503 `shutting_down`."""
         self.draining = True
 
-    def refusal(self, path: str) -> Exception | None:
-        """Return why a request for `path` is refused before its body is read; None to admit it."""
+    def refusal(self, path: str, classifies: bool) -> Exception | None:
+        """Return why a request for `path` (`classifies`: a classify route) is refused before its body is
+        read; None to admit it."""
         if self.draining and path not in _PROBES:
             return ShuttingDown("the service is shutting down; retry on another replica")
-        if classify_route(path) is not None and self.in_flight >= self.limit:
+        if classifies and self.in_flight >= self.limit:
             return Overloaded(
                 f"too many requests in flight ({self.limit}); retry later", retry_after_s=self.retry_after_s
             )
@@ -109,8 +110,9 @@ class RequestMiddleware:
         status = 500
         responding = False  # whether the response has started (then no other can be sent)
         admission = self.admission
-        refusal = admission.refusal(scope["path"])
-        counted = refusal is None and classify_route(scope["path"]) is not None
+        template = classify_route(scope["path"])  # None: not a classify route
+        refusal = admission.refusal(scope["path"], template is not None)
+        counted = refusal is None and template is not None
 
         async def limited_receive() -> Message:
             # Raised inside whoever reads the body (a route), so the error table answers it (413, 408).
@@ -174,7 +176,7 @@ class RequestMiddleware:
                 admission.in_flight -= 1
             seconds = time.perf_counter() - started
             route = scope.get("route")
-            path = getattr(route, "path", None) or classify_route(scope["path"]) or "other"
+            path = getattr(route, "path", None) or template or "other"
             self.metrics.requests.labels(path, scope["method"], str(status)).inc()
             self.metrics.request_seconds.labels(path).observe(seconds)
             if path not in _PROBES:
