@@ -60,41 +60,46 @@ def test_serve_passes_the_shutdown_grace_to_uvicorn(
     assert (config.limit_concurrency, config.backlog) == (2048, 2048)
 
 
-def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_starts(
-    monkeypatch: pytest.MonkeyPatch,
-    test_bundle: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` must refuse before uvicorn starts: starting it fails the test."""
+    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
+
+
+def _bundle_with_model(test_bundle: Path, folder: Path, content: bytes) -> tuple[Path, Path]:
+    """Copy the test bundle into `folder` with its ONNX file's bytes replaced; return the bundle and file."""
     import shutil
 
+    bundle = Path(shutil.copytree(test_bundle, folder))
+    model = next(bundle.glob("*.onnx"))
+    model.write_bytes(content)
+    return bundle, model
+
+
+@pytest.mark.usefixtures("no_server")
+def test_serve_refuses_a_model_file_that_fails_its_checksum_before_uvicorn_starts(
+    test_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from service.__main__ import main
 
-    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
-    bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
-    model = next(bundle.glob("*.onnx"))
-    model.write_bytes(model.read_bytes() + b"\0")  # one byte more than the manifest's sha256 covers
+    original = next(test_bundle.glob("*.onnx")).read_bytes()
+    # one byte more than the manifest's sha256 covers
+    bundle, _ = _bundle_with_model(test_bundle, tmp_path / "bundle", original + b"\0")
     assert main(["serve", "--model", str(bundle)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cannot serve: ") and "sha256" in err
 
 
+@pytest.mark.usefixtures("no_server")
 def test_serve_refuses_a_model_file_onnx_runtime_cannot_open_in_one_line(
-    monkeypatch: pytest.MonkeyPatch,
-    test_bundle: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    test_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
-    import shutil
 
     from service.__main__ import main
     from service.serving.bundle import file_sha256
 
-    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
-    bundle = Path(shutil.copytree(test_bundle, tmp_path / "bundle"))
-    model = next(bundle.glob("*.onnx"))
-    model.write_bytes(b"not an onnx graph" * 100)
+    bundle, model = _bundle_with_model(test_bundle, tmp_path / "bundle", b"not an onnx graph" * 100)
     manifest = json.loads((bundle / "manifest.json").read_text())
     for spec in manifest["variants"].values():  # the checksum matches: only ONNX Runtime can tell
         if spec["file"] == model.name:
@@ -123,14 +128,14 @@ def test_a_settings_error_never_prints_the_admin_token(
     assert "queue_size" in err and "s3cr3t" not in err and "not a number" not in err
 
 
+@pytest.mark.usefixtures("no_server")
 def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
 
     from service.__main__ import main
     from tests.service.bundle import make_bundle
 
-    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
     bundle = make_bundle(tmp_path / "bundle")
     (bundle / "tokenizer.json").write_text("{}")  # it exists: only parsing it tells (a traceback at start-up)
     assert main(["serve", "--model", str(bundle)]) == 2
@@ -139,13 +144,13 @@ def test_serve_refuses_a_tokenizer_that_does_not_parse_naming_its_file(
 
 
 @pytest.mark.skipif(cuda_usable(), reason="a usable CUDA GPU is present")
+@pytest.mark.usefixtures("no_server")
 def test_serve_refuses_device_cuda_without_a_gpu_before_uvicorn_starts(
-    monkeypatch: pytest.MonkeyPatch, test_bundle: Path, capsys: pytest.CaptureFixture[str]
+    test_bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
 
     from service.__main__ import main
 
-    monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: pytest.fail("uvicorn started"))
     assert main(["serve", "--model", str(test_bundle), "--device", "cuda"]) == 2
     assert capsys.readouterr().err.startswith("cannot serve: device=cuda was requested")
 
