@@ -185,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     thresholds.add_argument("--min-unsafe-recall", type=float, default=0.97)
     card = sub.add_parser("card", help="write a bundle's figures into the model card (model/README.md)")
     card.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
+    convert = sub.add_parser(
+        "nsfwjs", help="convert nsfwjs's MobileNetV2-mid image model (an npm tarball) into model/towers/"
+    )
+    convert.add_argument("--tarball", required=True, help="nsfwjs-4.4.0.tgz, from `npm pack nsfwjs@4.4.0`")
+    convert.add_argument("--out", default=None, help="output folder (default: model/towers/nsfwjs-mid)")
     build = sub.add_parser("build", help="train then export: reproduce the shipped default model")
     _train_args(build)
     _export_args(build, False)
@@ -237,6 +242,11 @@ def _run(args: argparse.Namespace) -> int:
         from model.train import rechoose_thresholds
 
         print(rechoose_thresholds(Path(args.checkpoint), args.min_unsafe_recall))
+        return 0
+    if args.command == "nsfwjs":
+        from model.nsfwjs import TOWER_DIR, convert_package
+
+        print(convert_package(Path(args.tarball), Path(args.out) if args.out else TOWER_DIR))
         return 0
     if args.command == "card":
         from model.card import update_card
