@@ -112,7 +112,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         default=defaults.train_share,
         help="share of the corpus's (or --data's) training split kept, a seeded draw (--add items all kept)",
     )
-    p.add_argument("--image-tower", choices=["cnn", "clip"], default="cnn")
+    p.add_argument("--image-tower", choices=["cnn", "clip", "nsfwjs"], default="cnn")
     p.add_argument("--clip-path", help="local CLIP/SigLIP vision checkpoint folder (with --image-tower clip)")
     p.add_argument("--text-path", help="local sentence-encoder folder (default: all-MiniLM-L6-v2 package)")
     p.add_argument(
@@ -154,6 +154,10 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if args.image_tower == "clip":
         side, model_cfg.image_mean, model_cfg.image_std = _clip_preprocessing(args.clip_path)
         model_cfg.image_size = args.image_size or side
+    if args.image_tower == "nsfwjs":  # the converted graph normalises itself and takes 224x224 only
+        from model.nsfwjs import INPUT_SIZE
+
+        model_cfg.image_size, model_cfg.image_mean, model_cfg.image_std = INPUT_SIZE, (0.0,) * 3, (1.0,) * 3
     if args.data:  # export and `thresholds` read it again, from wherever they are run
         args.data = str(Path(args.data).resolve())  # (not `add`: the checkpoint keeps its texts)
     if args.datasets:
@@ -214,6 +218,10 @@ def _check_train_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
     if args.image_tower == "clip":
         if not args.clip_path or not (Path(args.clip_path) / "config.json").is_file():
             parser.error("--image-tower clip needs --clip-path: a local checkpoint folder with config.json")
+        return
+    if args.image_tower == "nsfwjs":
+        if args.image_size not in (None, 224):
+            parser.error(f"--image-size {args.image_size}: the nsfwjs tower takes 224x224 pictures only")
         return
     cnn = ModelConfig()
     step = 2 ** len(cnn.cnn_channels)

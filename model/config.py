@@ -9,7 +9,9 @@ from typing import Any
 @dataclass
 class ModelConfig:
     # image tower
-    image_tower: str = "cnn"  # "cnn" (compact, trained from scratch) or "clip" (local checkpoint folder)
+    # "cnn" (compact, trained from scratch), "clip" (local checkpoint folder) or "nsfwjs" (the converted,
+    # frozen MobileNetV2-1.4 of model/nsfwjs.py: image_size 224)
+    image_tower: str = "cnn"
     clip_path: str | None = None  # folder with a CLIP/SigLIP vision checkpoint (config.json + weights)
     image_size: int = 64  # square input side; the service resizes to this
     image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)

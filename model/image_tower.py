@@ -82,14 +82,44 @@ class CLIPTower(nn.Module):
         return out.last_hidden_state  # (B, N, C)
 
 
+class NsfwjsImageTower(nn.Module):
+    """nsfwjs's MobileNetV2-1.4 (model/nsfwjs.py), frozen: its 7x7 feature map as 49 image tokens.
+
+    Pre-processing (divide by 255) is the converted graph's own, so `image_mean`/`image_std` are unused;
+    the input side is fixed at 224. The weights are non-persistent buffers: checkpoints leave them out.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        from model.nsfwjs import INPUT_SIZE, NsfwjsTower
+
+        if config.image_size != INPUT_SIZE:
+            side = config.image_size
+            raise ValueError(f"the nsfwjs image tower takes {INPUT_SIZE}x{INPUT_SIZE} pictures, not {side}")
+        self.backbone = NsfwjsTower().eval()
+        self.width = self.backbone.width
+
+    def train(self, mode: bool = True) -> NsfwjsImageTower:
+        super().train(mode)
+        self.backbone.eval()  # frozen: always inference mode
+        return self
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            features = self.backbone(pixels)["features"]  # (B, 1792, 7, 7)
+        return features.flatten(2).transpose(1, 2)  # (B, 49, 1792)
+
+
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def build_image_tower(config: ModelConfig) -> CNNTower | CLIPTower:
+def build_image_tower(config: ModelConfig) -> CNNTower | CLIPTower | NsfwjsImageTower:
     """Return the image tower the config names."""
     if config.image_tower == "cnn":
         return CNNTower(config)
     if config.image_tower == "clip":
         return CLIPTower(config)
-    raise ValueError(f"unknown image tower {config.image_tower!r} (expected 'cnn' or 'clip')")
+    if config.image_tower == "nsfwjs":
+        return NsfwjsImageTower(config)
+    raise ValueError(f"unknown image tower {config.image_tower!r} (expected 'cnn', 'clip' or 'nsfwjs')")

@@ -151,3 +151,35 @@ def test_converter_refuses_what_it_does_not_know(tmp_path: Path) -> None:
     (tmp_path / "c.tgz").write_bytes(b"")
     with pytest.raises(tarfile.ReadError):
         convert_package(tmp_path / "c.tgz", tmp_path / "c")
+
+
+def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoints(tmp_path: Path) -> None:
+    """The option `--image-tower nsfwjs`: 49 frozen image tokens; checkpoints leave the backbone out."""
+    from model.config import ModelConfig
+    from model.network import SafetyModel, ScoringModel
+
+    config = ModelConfig(image_tower="nsfwjs", image_size=224, n_glyphs=0)
+    model = SafetyModel(config).eval()
+    assert not any(name.startswith("image_tower.") for name in model.state_dict())
+    assert not any(p.requires_grad for p in model.image_tower.parameters())
+    pixels = torch.from_numpy(inputs()[:2])
+    ids = torch.tensor([[101, 7592, 102], [101, 2088, 102]])
+    mask, present = torch.ones_like(ids), torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    assert model.image_tower(pixels).shape == (2, 49, 1792)
+    path = tmp_path / "model.onnx"
+    with torch.no_grad():
+        expected = ScoringModel(model)(pixels, ids, mask, present)
+    torch.onnx.export(
+        ScoringModel(model),
+        (pixels, ids, mask, present),
+        str(path),
+        input_names=["pixels", "input_ids", "attention_mask", "present"],
+        opset_version=17,
+        dynamo=False,
+    )
+    feed = {"pixels": pixels.numpy(), "input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, feed | {"present": present.numpy()}
+    )
+    for ours, theirs in zip(got, expected, strict=True):
+        np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4)
