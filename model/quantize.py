@@ -56,7 +56,7 @@ def quantize_int8(
         quantize_dynamic(
             str(source),
             str(per_tensor),
-            weight_type=QuantType.QInt8,
+            weight_type=QuantType[WEIGHT_TYPE],
             op_types_to_quantize=["MatMul", "Gemm", "Gather"],
             per_channel=True,
         )
@@ -67,17 +67,27 @@ def quantize_int8(
 
 
 QUANTIZATION = (
-    "int8: weights per output channel; activations dynamic, one symmetric scale per row (batch-invariant); "
-    "SmoothQuant"
+    "int8: weights uint8 per output channel; activations dynamic, one symmetric scale per row "
+    "(batch-invariant); SmoothQuant"
 )
+
+
+# uint8 weights (zero point per channel), not int8: x86-64 CPUs without VNNI (AVX2 only) compute
+# uint8 x int8 products in pairs summed into int16 (vpmaddubsw), which saturates (2 x 255 x 128 > 32767);
+# VNNI CPUs do not. With int8 weights the shipped graph scored the same items up to 0.07 apart on an AVX2
+# EPYC and on a VNNI CPU, and the AVX2 CPU scored a row differently alone and in a batch. ONNX Runtime's
+# uint8 x uint8 kernels widen to 16 bits first, so every x86-64 CPU computes the same integers. (7-bit
+# weights or 7-bit activations also avoid the saturation but cost accuracy: tests/model/test_quantize.py.)
+WEIGHT_TYPE = "QUInt8"
+QMAX = 127
 
 
 def per_row_activations(source: Path, path: Path) -> int:
     """Rewrite every DynamicQuantizeLinear of `source` (one scale per tensor) as symmetric per-row
     quantisation; return how many were rewritten.
 
-    A row's scale is max|x| / 127 over its last axis (the matmul's reduction axis), so q = round(x /
-    scale) lies in [-127, 127] without clipping; q + 128 as uint8 with zero point 128 keeps ONNX
+    A row's scale is max|x| / QMAX over its last axis (the matmul's reduction axis), so q = round(x /
+    scale) lies in [-QMAX, QMAX] without clipping; q + QMAX + 1 as uint8 with that zero point keeps ONNX
     Runtime's fast u8s8 integer matmul. The row scale multiplies the float result last: ONNX Runtime's
     MatMulIntegerToFloat fusion reads the combined scale Mul(a_scale, b_scale) as per-tensor and would
     use one row's scale for all.
@@ -93,9 +103,9 @@ def per_row_activations(source: Path, path: Path) -> int:
             consumers.setdefault(name, []).append((node, index))
     constants: dict[str, np.ndarray] = {
         "per_row/epsilon": np.array(1e-12, np.float32),  # an all-zero row (padding) gets scale ~0, q = 0
-        "per_row/qmax": np.array(127.0, np.float32),
-        "per_row/shift": np.array(128.0, np.float32),
-        "per_row/zero_point": np.array(128, np.uint8),
+        "per_row/qmax": np.array(QMAX, np.float32),
+        "per_row/shift": np.array(QMAX + 1, np.float32),
+        "per_row/zero_point": np.array(QMAX + 1, np.uint8),
         "per_row/one": np.array(1.0, np.float32),
     }
     graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())

@@ -24,7 +24,8 @@ from service.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACT = REPO / "model" / "artifacts" / "glyph-minilm"
 EXPECTED = REPO / "tests" / "fixtures" / "shipped_scores.json"
-# int8 kernels round the same way on every x86-64 CPU; the margin covers float summation order only
+# uint8 x uint8 kernels compute the same integers on every x86-64 CPU (VNNI or AVX2 only, see
+# model/quantize.py); the margin covers float summation order only
 TOLERANCE = 1e-5
 
 TEXTS = (
