@@ -11,7 +11,9 @@ import base64
 import io
 import json
 import tarfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -67,19 +69,23 @@ def test_onnx_export_matches_tfjs(tower: NsfwjsTower, tmp_path: Path) -> None:
             return out["features"], out["pooled"], out["nudity"]
 
     path = tmp_path / "tower.onnx"
-    torch.onnx.export(
-        Outputs().eval(),
-        (torch.from_numpy(inputs()[:1]),),
-        str(path),
-        input_names=["pixels"],
-        output_names=["features", "pooled", "nudity"],
-        dynamic_axes={"pixels": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the tracer warns of the shapes it folds, as in model/export.py
+        warnings.simplefilter("ignore")
+        _export(
+            Outputs().eval(),
+            (torch.from_numpy(inputs()[:1]),),
+            path,
+            input_names=["pixels"],
+            output_names=["features", "pooled", "nudity"],
+            dynamic_axes={"pixels": {0: "batch"}},
+        )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     features, pooled, nudity = session.run(None, {"pixels": inputs()})
     _check(features, pooled, nudity, 1e-4)
+
+
+def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...], path: Path, **names: Any) -> None:
+    torch.onnx.export(module.eval(), args, str(path), opset_version=17, dynamo=False, **names)
 
 
 def test_committed_tower_is_complete() -> None:
@@ -169,14 +175,14 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     path = tmp_path / "model.onnx"
     with torch.no_grad():
         expected = ScoringModel(model)(pixels, ids, mask, present)
-    torch.onnx.export(
-        ScoringModel(model),
-        (pixels, ids, mask, present),
-        str(path),
-        input_names=["pixels", "input_ids", "attention_mask", "present"],
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _export(
+            ScoringModel(model),
+            (pixels, ids, mask, present),
+            path,
+            input_names=["pixels", "input_ids", "attention_mask", "present"],
+        )
     feed = {"pixels": pixels.numpy(), "input_ids": ids.numpy(), "attention_mask": mask.numpy()}
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, feed | {"present": present.numpy()}
