@@ -34,7 +34,11 @@ class EncodedSet:
     """Tensors for one split; text states are stored per distinct text and indexed."""
 
     samples: list[LabelledItem]
-    pixels: torch.Tensor  # (N, H, W, 3) uint8
+    # what the image tower reads, one row per distinct picture, row 0 blank (no image): pixels (M, H, W, 3)
+    # uint8, or a frozen tower's tokens (M, N_tokens, C) float16, computed once (its cost per step was
+    # most of an epoch's)
+    images: torch.Tensor
+    image_index: torch.Tensor  # (N,) row of `images`, 0 without an image
     text_index: torch.Tensor  # (N,) index into text_states
     text_states: list[torch.Tensor]  # each (T_i, hidden) float16
     text_masks: list[torch.Tensor]  # each (T_i,) int64
@@ -63,7 +67,7 @@ class EncodedSet:
             states[row, :n] = self.text_states[t].float()
             mask[row, :n] = self.text_masks[t]
         return {
-            "pixels": self.pixels[idx],
+            "images": self.images[self.image_index[idx]],
             "text_states": states,
             "attention_mask": mask,
             "present": self.present[idx],
@@ -144,6 +148,50 @@ def _render(args: tuple[object, int]) -> np.ndarray:
     return np.asarray(render_scene(image, size).convert("RGB"), dtype=np.uint8)  # type: ignore[arg-type]
 
 
+IMAGE_CHUNK = 1024  # pictures rendered, then read by a frozen tower, at a time (bounds the pixels held)
+
+
+def image_rows(
+    samples: Sequence[LabelledItem],
+    size: int,
+    tower: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (images, image_index) of EncodedSet: each distinct picture rendered once (row 0 blank) and,
+    with a frozen `tower`, read by it once, a chunk at a time, its tokens kept in float16."""
+    keys: dict[object, int] = {}
+    index = torch.zeros(len(samples), dtype=torch.long)
+    distinct: list[LabelledItem] = []
+    for row, s in enumerate(samples):
+        if s.image is None:
+            continue
+        key = _image_key(s.image)
+        if key not in keys:
+            keys[key] = len(distinct) + 1
+            distinct.append(s)
+        index[row] = keys[key]
+    if tower is None:
+        pixels = render_images(distinct, size)
+        return torch.cat([torch.zeros(1, size, size, 3, dtype=torch.uint8), pixels]), index
+    parts: list[torch.Tensor] = []
+    with torch.no_grad():
+        blank = tower(torch.zeros(1, size, size, 3, dtype=torch.uint8))
+        for start in tqdm(range(0, len(distinct), IMAGE_CHUNK), desc="image tower"):
+            pixels = render_images(distinct[start : start + IMAGE_CHUNK], size)
+            parts.extend(tower(batch).half() for batch in pixels.split(128))
+    return torch.cat([torch.zeros_like(blank).half(), *parts]), index
+
+
+def _image_key(image: object) -> object:
+    """What makes two samples' pictures the same: a file's path, else the scene or control itself."""
+    if isinstance(image, Path):
+        return ("file", str(image))
+    try:
+        hash(image)
+    except TypeError:
+        return ("object", id(image))
+    return ("value", image)
+
+
 def render_images(samples: Sequence[LabelledItem], size: int, workers: int = 2) -> torch.Tensor:
     """Render corpus scenes / load files for every sample with an image (black when absent)."""
     pixels = np.zeros((len(samples), size, size, 3), dtype=np.uint8)
@@ -197,8 +245,10 @@ def encode_samples(
     image_size: int,
     tokenizer: Tokenizer,
     encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    image_tower: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EncodedSet:
-    """Turn samples into tensors: images rendered, texts through the frozen text tower."""
+    """Turn samples into tensors: images rendered (and read by `image_tower`, when it is a frozen one),
+    texts through the frozen text tower."""
     ABSENT = ""  # an absent text is fed as "[CLS] [SEP]", i.e. the empty string
     distinct = list(dict.fromkeys([ABSENT] + [s.text for s in samples if s.text is not None]))
     states, masks = encode_texts(distinct, tokenizer, encode)
@@ -219,9 +269,11 @@ def encode_samples(
             glyph_known[row] = 1.0
             for g in shown:
                 glyphs[row, names[g]] = 1.0
+    images, image_index = image_rows(samples, image_size, image_tower)
     return EncodedSet(
         samples=samples,
-        pixels=render_images(samples, image_size),
+        images=images,
+        image_index=image_index,
         text_index=torch.tensor([position[s.text if s.text is not None else ABSENT] for s in samples]),
         text_states=states,
         text_masks=masks,

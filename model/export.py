@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from model.config import ModelConfig
 from model.data import render_images
 from model.evaluate import (
     evaluate,
@@ -55,20 +56,36 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
         "input_ids": {0: "batch", 1: "seq"},
         "attention_mask": {0: "batch", 1: "seq"},
     }
-    dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in OUTPUT_NAMES}
+    outputs = graph_outputs(model.config)
+    dynamic |= {"present": {0: "batch"}} | {name: {0: "batch"} for name in outputs}
     with warnings.catch_warnings():
         # the tracer warns about Python-side shape arithmetic it folds; the parity tests are the check
         warnings.simplefilter("ignore")
-        _trace(model, (pixels, input_ids, attention_mask, present), path, dynamic)
+        _trace(model, (pixels, input_ids, attention_mask, present), path, dynamic, outputs)
 
 
-def _trace(model: SafetyModel, args: tuple[torch.Tensor, ...], path: Path, dynamic: dict[str, Any]) -> None:
+NUDITY_OUTPUT = "nudity_scores"  # nsfwjs's five classes (model/nsfwjs.py), already folded into the scores
+
+
+def graph_outputs(config: ModelConfig) -> list[str]:
+    """The graph's outputs: the service's four, and nsfwjs's own reading where the image tower is nsfwjs
+    (an optional output: the service reads it through the image and sexual scores it is folded into)."""
+    return [*OUTPUT_NAMES, *([NUDITY_OUTPUT] if config.image_tower == "nsfwjs" else [])]
+
+
+def _trace(
+    model: SafetyModel,
+    args: tuple[torch.Tensor, ...],
+    path: Path,
+    dynamic: dict[str, Any],
+    outputs: list[str],
+) -> None:
     torch.onnx.export(
         ScoringModel(model).eval(),
         args,
         str(path),
         input_names=list(INPUT_NAMES),
-        output_names=list(OUTPUT_NAMES),
+        output_names=outputs,
         dynamic_axes=dynamic,
         opset_version=OPSET,
         dynamo=False,
@@ -317,7 +334,7 @@ def export(
             "attention_mask": {"dtype": "int64", "shape": ["batch", "seq"]},
             "present": {"dtype": "float32", "shape": ["batch", 2]},
         },
-        "outputs": list(OUTPUT_NAMES),
+        "outputs": graph_outputs(cfg),
         "image": {
             "size": cfg.image_size,
             "mean": list(cfg.image_mean),

@@ -21,8 +21,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from model.config import ModelConfig
-from model.image_tower import build_image_tower
+from model.image_tower import NsfwjsImageTower, build_image_tower
+from model.nsfwjs import NUDITY_CLASSES
 from model.text_tower import TextEncoder, default_text_path
+from service.taxonomy import CATEGORIES
 
 
 class Attention(nn.Module):
@@ -173,15 +175,20 @@ class SafetyModel(nn.Module):
 
     def fuse(
         self,
-        pixels: torch.Tensor,
+        images: torch.Tensor,
         text_states: torch.Tensor,
         attention_mask: torch.Tensor,
         present: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """Everything after the text tower (training caches the frozen tower's states)."""
+        """Everything after the text tower (training caches the frozen tower's states).
+
+        `images`: pixels (B, H, W, 3) uint8, or, for a frozen image tower, its tokens (B, N, C) in floating
+        point (training caches them too: model/data.py).
+        """
         p_img = present[:, 0].view(-1, 1, 1)  # (B, 1, 1)
         p_txt = present[:, 1].view(-1, 1, 1)
-        img = self.image_proj(self.image_tower(pixels))  # (B, N, d)
+        tokens = images.float() if images.is_floating_point() else self.image_tower(images)
+        img = self.image_proj(tokens)  # (B, N, d)
         txt = self.text_proj(text_states)  # (B, T, d)
         img = p_img * img + (1.0 - p_img) * self.absent_image
         txt = p_txt * txt + (1.0 - p_txt) * self.absent_text
@@ -209,13 +216,56 @@ class SafetyModel(nn.Module):
             dim=-1,
         )  # (B, 6d)
         trunk = F.gelu(self.joint_trunk(features))  # (B, d)
-        return {
+        out = {
             "image": self.image_head(img_alone),
             "text": self.text_head(txt_alone),
             "joint": self.joint_head(trunk),
             "categories": self.category_head(trunk),
             "glyphs": self.glyph_head(img_alone) if self.glyph_head is not None else img_alone[:, :0],
         }
+        if isinstance(self.image_tower, NsfwjsImageTower):  # its own reading of the picture, untrained here
+            out["nudity"] = self.image_tower.nudity(tokens) * p_img[:, 0]
+        return out
+
+
+# nsfwjs's five classes as evidence for the image reading and the two sexual categories. No labelled
+# explicit photographs exist here to fit this on, so it is a fixed rule: a class's probability counts from
+# NUDITY_FLOOR (its argmax-like region) and in full from NUDITY_FULL; ordinary photos score under 0.05.
+NUDITY_FLOOR, NUDITY_FULL = 0.5, 0.9
+SCORE_NAMES = ("image", "text", "joint", "categories", "nudity")  # the graph's outputs, in order
+EXPLICIT = (NUDITY_CLASSES.index("porn"), NUDITY_CLASSES.index("hentai"))
+RACY = NUDITY_CLASSES.index("sexy")
+SEXUAL_EXPLICIT, SEXUAL_RACY = CATEGORIES.index("sexual_explicit"), CATEGORIES.index("sexual_racy")
+
+
+def probabilities(out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Logits to the exported graph's probabilities; with nsfwjs's reading (`nudity`), explicit evidence
+    lifts the image's unsafe score and `sexual_explicit`, racy evidence its borderline score and
+    `sexual_racy` (the policy then grades the joint as the image: design §2)."""
+    image = out["image"].softmax(-1)
+    scores = {
+        "image": image,
+        "text": out["text"].softmax(-1),
+        "joint": out["joint"].softmax(-1),
+        "categories": out["categories"].sigmoid(),
+    }
+    nudity = out.get("nudity")
+    if nudity is None:
+        return scores
+    evidence = ((nudity - NUDITY_FLOOR) / (NUDITY_FULL - NUDITY_FLOOR)).clamp(0.0, 1.0)  # (B, 5)
+    explicit = evidence[:, EXPLICIT[0]] + evidence[:, EXPLICIT[1]]
+    racy = evidence[:, RACY]
+    explicit = explicit.clamp(max=1.0)
+    unsafe = torch.maximum(image[:, 2], explicit)
+    borderline = torch.minimum(torch.maximum(image[:, 1], racy), 1.0 - unsafe)
+    safe = (1.0 - unsafe - borderline).clamp(min=0.0)  # the softmax's own without evidence
+    scores["image"] = torch.stack([safe, borderline, unsafe], dim=-1)
+    categories = scores["categories"].clone()
+    categories[:, SEXUAL_EXPLICIT] = torch.maximum(categories[:, SEXUAL_EXPLICIT], explicit)
+    categories[:, SEXUAL_RACY] = torch.maximum(categories[:, SEXUAL_RACY], racy)
+    scores["categories"] = categories
+    scores["nudity"] = nudity
+    return scores
 
 
 class ScoringModel(nn.Module):
@@ -231,11 +281,6 @@ class ScoringModel(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         present: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        out = self.model(pixels, input_ids, attention_mask, present)
-        return (
-            out["image"].softmax(-1),
-            out["text"].softmax(-1),
-            out["joint"].softmax(-1),
-            out["categories"].sigmoid(),
-        )
+    ) -> tuple[torch.Tensor, ...]:
+        scores = probabilities(self.model(pixels, input_ids, attention_mask, present))
+        return tuple(scores[name] for name in SCORE_NAMES if name in scores)

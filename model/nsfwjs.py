@@ -250,6 +250,12 @@ class NsfwjsTower(nn.Module):
             "nudity": values["Identity"],  # (B, 5) probabilities
         }
 
+    def nudity_of(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The five-class probabilities (B, 5) of pooled features (B, 1792): the graph's dense layer."""
+        (dense,) = (op for op in self.ops if op["op"] == "_FusedMatMul")
+        weight, bias = (self._const(key) for key in dense["inputs"][1:])
+        return (pooled @ weight + bias).softmax(-1)
+
     @staticmethod
     def _conv(
         x: torch.Tensor,

@@ -11,13 +11,15 @@ figures measure transfer to data the model never saw, not memory (the card shows
   Self-Instruct's seed tasks, the sealed contrast sets.
 
 Every text-only item also appears, at a seeded draw, beside a picture that carries nothing (white,
-black, one colour, noise, or a harmless glyph scene) with the text's grade as the joint grade, so
-such a picture learns to change nothing.
+black, one colour, noise, a harmless glyph scene, or a crop of an ordinary photograph) with the text's
+grade as the joint grade, so such a picture learns to change nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.resources
 import json
 import random
 from collections.abc import Iterable, Sequence
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from model.corpus.roles import HARMLESS
 from model.corpus.scenes import Scene, render_scene
@@ -50,19 +53,48 @@ TOXIGEN_SPLIT = dict.fromkeys(("asian", "jewish", "latino", "women"), "val") | d
 )
 GSM8K_CAP = 1000  # maths problems must not teach "maths = safe, an imperative = harmful"
 CONTROL_SHARE = 0.5  # of text-only items, the share that also appears beside a control picture
-CONTROL_KINDS = ("white", "black", "solid", "noise", "scene")
+CONTROL_KINDS = ("white", "black", "solid", "noise", "scene", "photo", "photo")  # photos twice as often
+# Ordinary photographs that carry nothing: scikit-image's bundled samples (a `train` dependency) whose
+# licence is CC0 or public domain, as its docstrings say (the card lists them). Training's items see crops
+# of the first set; validation's and the report's see only the held-out three, so the report's figures
+# beside photos are on photographs never trained on.
+PHOTOS = {
+    "train": (
+        "brick.png",  # CC0 (CC0Textures)
+        "camera.png",  # CC0, Lav Varshney
+        "cell.png",  # CC0
+        "chelsea.png",  # CC0, Stefan van der Walt
+        "coins.png",  # no known copyright restrictions
+        "grass.png",  # CC0 (CC0Textures)
+        "gravel.png",  # CC0 (CC0Textures)
+        "horse.png",  # CC0, Andreas Preuss
+        "hubble_deep_field.jpg",  # public domain, NASA
+        "ihc.png",  # no known copyright restrictions
+        "retina.jpg",  # CC0 1.0
+        "text.png",  # public domain
+    ),
+    "held-out": (
+        "astronaut.png",  # public domain, NASA
+        "coffee.png",  # CC0, Rachel Michetti
+        "rocket.jpg",  # public domain, SpaceX
+    ),
+}
 
 
 @dataclass(frozen=True)
 class ControlImage:
-    """A picture that carries nothing: white, black, one colour, noise, or a harmless glyph scene."""
+    """A picture that carries nothing: white, black, one colour, noise, a harmless glyph scene, or a crop
+    of an ordinary photograph (of PHOTOS[photos])."""
 
     kind: str
     seed: int
+    photos: str = "train"
 
     def pixels(self, size: int) -> np.ndarray:
         """Render it as (size, size, 3) uint8."""
         rng = np.random.default_rng(self.seed)
+        if self.kind == "photo":
+            return photo_crop(PHOTOS[self.photos], rng, size)
         if self.kind == "white":
             return np.full((size, size, 3), 255, np.uint8)
         if self.kind == "black":
@@ -73,6 +105,30 @@ class ControlImage:
             return rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
         glyphs = tuple(random.Random(self.seed).sample(sorted(HARMLESS), 2))
         return np.asarray(render_scene(Scene(glyphs, self.seed), size).convert("RGB"), dtype=np.uint8)
+
+
+@functools.cache
+def photo(name: str) -> Image.Image:
+    """One of scikit-image's bundled sample photographs, as RGB."""
+    try:
+        folder = importlib.resources.files("skimage") / "data"
+    except ModuleNotFoundError:
+        raise RuntimeError("the photo controls need scikit-image (the `train` extra)") from None
+    with (folder / name).open("rb") as file, Image.open(file) as img:
+        return img.convert("RGB")
+
+
+def photo_crop(names: Sequence[str], rng: np.random.Generator, size: int) -> np.ndarray:
+    """A seeded square crop (40-100% of the shorter side) of one of the photos, maybe mirrored, its
+    brightness within 20%, resized as the service resizes (bicubic): (size, size, 3) uint8."""
+    img = photo(names[int(rng.integers(len(names)))])
+    side = max(8, round(min(img.size) * rng.uniform(0.4, 1.0)))
+    left, top = (int(rng.integers(0, extent - side + 1)) for extent in img.size)
+    crop = img.crop((left, top, left + side, top + side))
+    if rng.random() < 0.5:
+        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    resized = np.asarray(crop.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
+    return np.clip(resized * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
 
 
 def _hash_share(key: str, salt: str) -> float:
@@ -176,6 +232,7 @@ def with_controls(
     paired = []
     for item in items:
         if item.image is None and item.text is not None and rng.random() < share:
-            control = ControlImage(rng.choice(CONTROL_KINDS), rng.randrange(2**31))
+            photos = "train" if item.split == "train" else "held-out"
+            control = ControlImage(rng.choice(CONTROL_KINDS), rng.randrange(2**31), photos)
             paired.append(replace(item, id=f"{item.id}+{control.kind}", image=control, image_grade="safe"))
     return paired

@@ -12,8 +12,9 @@ import hashlib
 import json
 import math
 import random
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ from model.data import (
     load_tokenizer,
 )
 from model.evaluate import choose_thresholds, evaluate
-from model.network import SafetyModel
+from model.image_tower import NsfwjsImageTower
+from model.network import SafetyModel, probabilities
 from model.text_stage import TextLabel, TextStageConfig, tune_text_tower
 from model.text_tower import default_text_path
 from service.evaluation.labelled_data import LabelledItem
@@ -203,10 +205,9 @@ def predict(model: SafetyModel, data: EncodedSet, batch_size: int = 256) -> dict
     parts: dict[str, list[np.ndarray]] = {"image": [], "text": [], "joint": [], "categories": []}
     for start in range(0, len(data.samples), batch_size):
         b = data.batch(torch.arange(start, min(start + batch_size, len(data.samples))))
-        out = model.fuse(b["pixels"], b["text_states"], b["attention_mask"], b["present"])
-        for k in ("image", "text", "joint"):
-            parts[k].append(out[k].softmax(-1).numpy())
-        parts["categories"].append(out["categories"].sigmoid().numpy())
+        out = probabilities(model.fuse(b["images"], b["text_states"], b["attention_mask"], b["present"]))
+        for k in parts:
+            parts[k].append(out[k].numpy())
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
@@ -260,7 +261,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
             "text stage:", tune_text_tower(model.text_encoder, text_labels(splits["train"]), tokenizer, stage)
         )
     encode = model.text_encoder.eval()
-    data = {k: encode_samples(v, model_cfg.image_size, tokenizer, encode) for k, v in splits.items() if v}
+    tower = frozen_image_tower(model, out)
+    data = {
+        k: encode_samples(v, model_cfg.image_size, tokenizer, encode, tower) for k, v in splits.items() if v
+    }
     train_set = data["train"]
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -289,12 +293,13 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
         bar = tqdm(length_batches(lengths, cfg.batch_size, generator), desc=f"epoch {epoch + 1}/{cfg.epochs}")
         for idx in bar:
             batch = train_set.batch(idx)
-            flip = torch.rand(len(batch["pixels"]), generator=generator) < 0.5
-            batch["pixels"][flip] = batch["pixels"][flip].flip(2)  # mirror scenes: glyphs keep their meaning
+            if tower is None:  # pixels: mirror scenes (glyphs keep their meaning); cached tokens stay
+                flip = torch.rand(len(batch["images"]), generator=generator) < 0.5
+                batch["images"][flip] = batch["images"][flip].flip(2)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step)
             output = model.fuse(
-                batch["pixels"], batch["text_states"], batch["attention_mask"], batch["present"]
+                batch["images"], batch["text_states"], batch["attention_mask"], batch["present"]
             )
             loss = loss_fn(output, batch, cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
@@ -329,6 +334,15 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig) -> Path:
     (out / "metrics.json").write_text(json.dumps(ckpt["metrics"], indent=2))
     print(f"done in {(time.time() - started) / 60:.1f} min; test joint F1 {test['joint_macro_f1']:.3f}")
     return out / "best.pt"
+
+
+def frozen_image_tower(model: SafetyModel, folder: Path) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """What reads the pictures once when the image tower is frozen (training then caches its tokens): the
+    tower under ONNX Runtime, its graph written to `folder`; None for a tower that trains."""
+    tower = model.image_tower
+    if not isinstance(tower, NsfwjsImageTower):
+        return None
+    return tower.onnx_reader(folder)
 
 
 def text_sha256(text: str) -> str:
@@ -385,7 +399,14 @@ def rechoose_thresholds(checkpoint: Path, min_unsafe_recall: float) -> dict[str,
     cfg = TrainConfig(**ckpt["train_config"])
     text_folder = Path(model.config.text_path) if model.config.text_path else default_text_path()
     tokenizer = load_tokenizer(text_folder / "tokenizer.json", model.config.max_tokens)
-    val = encode_samples(load_samples(cfg)["val"], model.config.image_size, tokenizer, model.text_encoder)
+    with tempfile.TemporaryDirectory() as folder:
+        val = encode_samples(
+            load_samples(cfg)["val"],
+            model.config.image_size,
+            tokenizer,
+            model.text_encoder,
+            frozen_image_tower(model, Path(folder)),
+        )
     scores = predict(model, val)
     ckpt["thresholds"] = choose_thresholds(val.samples, scores, min_unsafe_recall)
     ckpt["train_config"]["min_unsafe_recall"] = min_unsafe_recall

@@ -160,7 +160,8 @@ def test_converter_refuses_what_it_does_not_know(tmp_path: Path) -> None:
 
 
 def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoints(tmp_path: Path) -> None:
-    """The option `--image-tower nsfwjs`: 49 frozen image tokens; checkpoints leave the backbone out."""
+    """The option `--image-tower nsfwjs`: 17 frozen image tokens (the 7x7 map's 2x2 means and its mean);
+    checkpoints leave the backbone out; the graph has nsfwjs's own reading as a fifth output."""
     from model.config import ModelConfig
     from model.network import SafetyModel, ScoringModel
 
@@ -171,7 +172,14 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     pixels = torch.from_numpy(inputs()[:2])
     ids = torch.tensor([[101, 7592, 102], [101, 2088, 102]])
     mask, present = torch.ones_like(ids), torch.tensor([[1.0, 1.0], [1.0, 0.0]])
-    assert model.image_tower(pixels).shape == (2, 49, 1792)
+    tokens = model.image_tower(pixels)
+    assert tokens.shape == (2, 17, 1792)
+    with torch.no_grad():
+        backbone = model.image_tower.backbone(pixels)
+    torch.testing.assert_close(tokens[:, -1], backbone["pooled"])  # the last token: nsfwjs's pooled input
+    torch.testing.assert_close(tokens[:, 0], backbone["features"][:, :, :2, :2].mean((2, 3)))
+    torch.testing.assert_close(tokens[:, 15], backbone["features"][:, :, 6, 6])  # the corner's cell alone
+    torch.testing.assert_close(model.image_tower.nudity(tokens), backbone["nudity"])
     path = tmp_path / "model.onnx"
     with torch.no_grad():
         expected = ScoringModel(model)(pixels, ids, mask, present)
@@ -187,5 +195,6 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, feed | {"present": present.numpy()}
     )
+    assert len(got) == len(expected) == 5  # image, text, joint, categories, nudity
     for ours, theirs in zip(got, expected, strict=True):
         np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4)
