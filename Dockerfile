@@ -34,12 +34,17 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # model-export (int8 + fp16, re-exported from the checkpoint) or model-shipped (the bundle in git as is)
 ARG MODEL_SOURCE=model-export
 
-# ---- builder: a self-contained virtualenv with the serving install (`pip install .`, no extras) -----
-# No torch, no matplotlib: the `train` and `eval` extras stay out of the runtime image.
+# ---- builder: a self-contained virtualenv with the serving install (`pip install .`) and OCR -------
+# No torch, no matplotlib: the `train` and `eval` extras stay out of the runtime image; the `ocr` extra
+# and rapidocr-onnxruntime (its PP-OCRv4 models, 15 MB) go in, on the same onnxruntime-gpu.
 FROM ${PYTHON_IMAGE} AS builder
 
 # Keep in step with the onnxruntime-gpu the project is tested with (tests/deploy checks this).
 ARG ORT_VERSION=1.31.1
+# OCR (SAFETY_OCR): the `ocr` extra, then rapidocr-onnxruntime without its dependencies (it names CPU
+# `onnxruntime`, whose module would replace onnxruntime-gpu's). Keep in step with RAPIDOCR_VERSION in
+# service/serving/ocr.py (tests/service/serving/test_ocr.py checks this).
+ARG RAPIDOCR_VERSION=1.4.4
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -57,10 +62,14 @@ WORKDIR /src
 COPY pyproject.toml README.md* ./
 COPY service/ service/
 COPY model/ model/
-RUN pip install --no-cache-dir . \
-    && python -c "import importlib.util as u, service.api.app, onnxruntime; \
+# An absolute path, not ".[ocr]": hadolint (DL3013) reads a path as pinned.
+RUN pip install --no-cache-dir "/src[ocr]" \
+    && pip install --no-cache-dir --no-deps "rapidocr-onnxruntime==${RAPIDOCR_VERSION}" \
+    && python -c "import importlib.metadata as md, importlib.util as u, service.api.app, onnxruntime, \
+rapidocr_onnxruntime; \
 heavy = [m for m in ('torch', 'matplotlib') if u.find_spec(m)]; assert not heavy, heavy; \
-print('onnxruntime', onnxruntime.__version__)"
+ort = sorted(d.metadata['Name'] for d in md.distributions() if d.metadata['Name'].startswith('onnxruntime')); \
+assert ort == ['onnxruntime-gpu'], ort; print('onnxruntime', onnxruntime.__version__)"
 
 # ---- model-export: the int8 and fp16 variants, re-exported from the shipped trained weights -------
 # Throwaway: torch (pinned by the `train` extra, with its CUDA wheels) never reaches the runtime image.

@@ -4,8 +4,13 @@ ARTIFACT ?= model/artifacts/glyph-minilm
 
 .PHONY: install serve test test-fast lint types model bench bench-gpu overload
 
-install:            ## install the service with every extra the tests need (training, eval, dev tools)
-	$(PY) -m pip install -e ".[train,eval,dev]"
+# OCR's second step: rapidocr-onnxruntime without its dependencies (it names CPU onnxruntime, which would
+# replace onnxruntime-gpu's module; the `ocr` extra has what it needs). Pinned as service/serving/ocr.py.
+RAPIDOCR ?= rapidocr-onnxruntime==1.4.4
+
+install:            ## install the service with every extra the tests need (training, eval, dev tools, OCR)
+	$(PY) -m pip install -e ".[train,eval,dev,ocr]"
+	$(PY) -m pip install --no-deps "$(RAPIDOCR)"
 
 serve:              ## serve the shipped default model on 127.0.0.1:8000
 	$(PY) -m service serve --model $(ARTIFACT)
@@ -28,16 +33,17 @@ test-fast: lint types  ## lint + types + the suite without the tests marked slow
 # fetches them), the hand-written look-alikes, long texts and control pictures (model/public.py). The text
 # tower's top 2 layers are tuned first; the thresholds are chosen again at 0.90 unsafe recall on the real
 # validation items. Sets 7-11 and the sealed contrast sets stay held out. Only int8 ships.
-HANDWRITTEN_TRAIN ?= build/handwritten-1-6
+HANDWRITTEN_TRAIN ?= build/handwritten-1-6-224
 DATASETS ?=
 RUN ?= runs/real
 
 model:              ## reproduce the shipped default from scratch: make model DATASETS=DIR (about 55 min on 2 cores)
 	@test -n "$(DATASETS)" || { echo "make model needs DATASETS=DIR (python -m model datasets download DIR)"; exit 2; }
 	$(PY) -m model datasets check $(DATASETS)
-	$(PY) -m model corpus pairs model/data/handwritten_pairs.jsonl --sets 1-6 --out $(HANDWRITTEN_TRAIN)
+	$(PY) -m model corpus pairs model/data/handwritten_pairs.jsonl --sets 1-6 --out $(HANDWRITTEN_TRAIN) \
+		--image-size 224
 	$(PY) -m model train --datasets $(DATASETS) --add $(HANDWRITTEN_TRAIN)/labelled.jsonl --corpus-size 16000 \
-		--epochs 8 --tuned-text-layers 2 --text-stage-epochs 2 --long-texts 1000 --out $(RUN)
+		--epochs 8 --tuned-text-layers 2 --text-stage-epochs 2 --long-texts 1000 --image-tower nsfwjs --out $(RUN)
 	$(PY) -m model thresholds --checkpoint $(RUN)/best.pt --min-unsafe-recall 0.90
 	$(PY) -m model export --checkpoint $(RUN)/best.pt --artifact $(ARTIFACT) --name glyph-minilm --variants int8
 	$(PY) -m model card --artifact $(ARTIFACT)

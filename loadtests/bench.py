@@ -402,23 +402,34 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python loadtests/bench.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short phases (under 3 minutes on 2 cores)")
+def cli_parser(prog: str, doc: str, quick: str) -> argparse.ArgumentParser:
+    """The options every bench script takes: --quick (`quick` says what it shortens), --json, --model."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--json", type=Path, dest="json_out", help="write the figures here")
     parser.add_argument(
         "--model", type=Path, default=SHIPPED_MODEL_DIR, help="model bundle (default: the shipped one)"
     )
+    return parser
+
+
+def report(results: dict[str, Any], started: float, json_out: Path | None, text: str) -> int:
+    """Add the run's seconds (since `started`), write the figures to `json_out` if given, print `text`."""
+    results["bench_seconds"] = time.perf_counter() - started
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=2) + "\n")
+    print(text)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli_parser("python loadtests/bench.py", __doc__, "short phases (under 3 minutes on 2 cores)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the batch/text/image cost sweep")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = run(args.model, QUICK if args.quick else FULL, sweep=not args.no_sweep)
-    results["bench_seconds"] = time.perf_counter() - started
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    return 0
+    return report(results, started, args.json_out, table(results))
 
 
 if __name__ == "__main__":

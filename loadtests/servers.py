@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +117,11 @@ class Server:
 
 
 @contextmanager
-def running(kind: str, model_dir: Path | None = None, timeout_s: float = 180.0) -> Iterator[Server]:
-    """Start `python -m loadtests.servers KIND` on a free port, wait for /readyz, stop it afterwards."""
+def running(
+    kind: str, model_dir: Path | None = None, timeout_s: float = 180.0, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Start `python -m loadtests.servers KIND` on a free port, wait for /readyz, stop it afterwards;
+    `env`: more environment variables for it (the service's SAFETY_* settings)."""
     port = free_port()
     command = [sys.executable, "-m", "loadtests.servers", kind, "--port", str(port)]
     if model_dir is not None:
@@ -126,6 +129,7 @@ def running(kind: str, model_dir: Path | None = None, timeout_s: float = 180.0) 
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        **(env or {}),
     }
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     server = Server(kind, process.pid, port)

@@ -106,13 +106,16 @@ def _no_bundle(model_dir: Path) -> str | None:
 def serve(args: argparse.Namespace) -> int:
     """Build the settings once, check the bundle and policies, then run uvicorn on the app."""
     from service.api.app import create_app
+    from service.api.audit import check_audit_log
+    from service.api.feedback import check_feedback_dir
     from service.api.server import run_server
-    from service.errors import ModelBundleError
+    from service.errors import ModelBundleError, OcrUnavailable, StorageError
     from service.logs import configure_logging
     from service.policy.store import PolicyLoadError, default_policies_dir, load_policies
     from service.serving.bundle import Bundle
     from service.serving.engine import OnnxEngine
     from service.serving.inputs import TextTokenizer
+    from service.serving.ocr import check_ocr
     from service.settings import Settings
 
     settings = _settings(args, list(Settings.model_fields))
@@ -133,12 +136,17 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     try:
         # fail before uvicorn starts, with one clear line: the bundle, its tokenizer, the policies, and
-        # the file that will run (its sha256) opened by ONNX Runtime on the device that will run it
+        # the file that will run (its sha256) opened by ONNX Runtime on the device that will run it; first
+        # that SAFETY_AUDIT_LOG and SAFETY_FEEDBACK_DIR can be written and that SAFETY_OCR=on can be met
+        # (before minutes of model loading)
+        check_audit_log(settings.audit_log)
+        check_feedback_dir(settings)
+        check_ocr(settings.ocr)
         bundle = Bundle.load(settings.model_dir)
         TextTokenizer(bundle.tokenizer_path, bundle.manifest.text.max_tokens)
         load_policies(bundle.manifest.thresholds, settings.policies_dir, settings.shadow_policy)
         engine = OnnxEngine.load(bundle, settings)
-    except (ModelBundleError, PolicyLoadError) as exc:
+    except (ModelBundleError, PolicyLoadError, StorageError, OcrUnavailable) as exc:
         print(f"cannot serve: {' '.join(exc.message.split())}", file=sys.stderr)
         return 2
     # the app serves the engine opened here (its lifespan re-reads the same bundle)

@@ -100,6 +100,16 @@ class TooManyImages(UnprocessableInput):
     code = "too_many_images"
 
 
+class InvalidLabels(UnprocessableInput):
+    """Reviewer grades that do not fit the item or the taxonomy (`POST /v1/feedback`)."""
+
+    code = "invalid_labels"
+
+
+class NoteTooLong(UnprocessableInput):
+    code = "note_too_long"
+
+
 # 401 / 403: the admin endpoints
 class Unauthorized(ServiceError):
     code = "unauthorized"
@@ -124,6 +134,19 @@ class UnknownPolicy(ServiceError):
 
 class UnknownModel(ServiceError):
     code = "model_not_found"
+
+
+class FeedbackDisabled(ServiceError):
+    """`POST /v1/feedback` without SAFETY_FEEDBACK_DIR and SAFETY_FEEDBACK_TOKEN: the endpoint is off (404,
+    not 503: nothing to retry, and no alert on refused requests should count it)."""
+
+    code = "feedback_disabled"
+
+
+class StorageError(ServiceError):
+    """The audit log or the feedback folder cannot be written (at start-up the service refuses to start)."""
+
+    code = "storage_error"
 
 
 class NoPolicyDirectory(ServiceError):
@@ -188,6 +211,19 @@ class ModelBundleError(ServiceError):
     code = "model_bundle_error"
 
 
+class OcrUnavailable(ServiceError):
+    """SAFETY_OCR=on, but the OCR package is not installed or its models do not load (the service refuses
+    to start)."""
+
+    code = "ocr_unavailable"
+
+
+class OcrFailed(ServiceError):
+    """Reading the text in an image raised: the item fails (500) rather than be scored without it."""
+
+    code = "ocr_failed"
+
+
 # The one table: exception class -> HTTP status. Subclasses inherit their parent's row.
 STATUS: dict[type[Exception], int] = {
     BadRequest: 400,
@@ -195,6 +231,7 @@ STATUS: dict[type[Exception], int] = {
     AdminDisabled: 403,
     UnknownPolicy: 404,
     UnknownModel: 404,
+    FeedbackDisabled: 404,
     BodyTimeout: 408,
     NoPolicyDirectory: 409,
     PayloadTooLarge: 413,

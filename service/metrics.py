@@ -10,6 +10,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 WINDOW_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 RELOAD_TRIGGERS = ("endpoint", "sighup", "file")  # what asks for a policy reload (service.api.admin)
+AUDIT_RESULTS = ("written", "failed", "dropped")  # what became of an audit line (service.api.audit)
+OCR_RESULTS = ("text", "none", "gated")  # what OCR made of an image (service.api.classify)
 
 
 class Metrics:
@@ -105,6 +107,41 @@ class Metrics:
             "Texts with more windows than SAFETY_MAX_TEXT_WINDOWS: their middle windows were not read",
             registry=r,
         )
+        self.ocr_seconds = Histogram(
+            "safety_ocr_seconds",
+            "Time OCR took on one image (in its own thread pool; the gate's alone for an image it let pass)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ocr_images = Counter(
+            "safety_ocr_images",
+            "Images OCR looked at, by result: text (some was read), none (detection found none, or none "
+            "legible), gated (the CPU text-presence gate found none: nothing else ran)",
+            ["result"],
+            registry=r,
+        )
+        for result in OCR_RESULTS:
+            self.ocr_images.labels(result)
+        self.ocr_characters = Counter(
+            "safety_ocr_characters", "Characters OCR read in images (and kept)", registry=r
+        )
+        self.ocr_capped = Counter(
+            "safety_ocr_capped",
+            "Images with more text than SAFETY_OCR_MAX_CHARS: reading stopped there",
+            registry=r,
+        )
+        self.ocr_failures = Counter(
+            "safety_ocr_failures",
+            "Images OCR did not read, by reason: error (it raised: the item got 500 ocr_failed) or deadline "
+            "(the request's deadline passed while the image waited for OCR: 504)",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ("error", "deadline"):
+            self.ocr_failures.labels(reason)
+        self.ocr_mode = Gauge(
+            "safety_ocr_mode", "How images are read (1 for the mode): all, gated or off", ["mode"], registry=r
+        )
         self.model_info = Gauge(
             "safety_model_info",
             "The loaded model",
@@ -125,6 +162,15 @@ class Metrics:
         )
         for reason in ("overloaded", "shutting_down"):
             self.admission_refused.labels(reason)
+        self.audit_lines = Counter(
+            "safety_audit_lines",
+            "Audit log lines by result: written; failed (the write raised: disk full, folder gone); "
+            "dropped (the queue was full, SAFETY_AUDIT_QUEUE_SIZE: the disk is slower than the decisions)",
+            ["result"],
+            registry=r,
+        )
+        for result in AUDIT_RESULTS:
+            self.audit_lines.labels(result)
 
     def track_queue(self, depth: Callable[[], float], in_flight: Callable[[], float]) -> None:
         """Read queue depth and in-flight items from the batcher at scrape time."""

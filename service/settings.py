@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
+OcrSetting = Literal["auto", "on", "off"]
 
 
 # The repo's shipped default bundle, where a checkout keeps it. It is no package data (the wheel stays
@@ -121,13 +122,76 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=64, ge=1)
     decode_threads: int = Field(default=4, ge=1)
 
+    # OCR: the text in images, read with PP-OCRv4 (the `ocr` extra plus rapidocr-onnxruntime installed
+    # without its dependencies; docs/operations.md, OCR) and scored as part of the image's reading
+    ocr: OcrSetting = Field(
+        default="auto",
+        description="Read the text in images. auto: on a GPU every image; on CPU behind a text-presence "
+        "gate (a detection at 480 px); off without the OCR package (one log line). on: every image, "
+        "and no start without the package. off: never",
+    )
+    ocr_max_chars: int = Field(
+        default=1000,
+        ge=1,
+        le=20_000,
+        description="Most characters kept of the text read in one image: reading stops past it, which "
+        "bounds the recognition's cost (a text-dense page)",
+    )
+    ocr_max_side: int = Field(
+        default=960,
+        ge=64,
+        le=2000,
+        description="Longest side of the copy of an image that OCR reads; it counts in "
+        "SAFETY_MAX_IMAGE_DECODED_MB and bounds the detection's cost",
+    )
+    ocr_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Images read at once: OCR's own thread pool (one ONNX Runtime thread each), apart "
+        "from the decode pool, the batcher and the event loop",
+    )
+
     # admin endpoints (`/admin/...`) need `Authorization: Bearer <admin_token>`; unset: admin is disabled
     admin_token: SecretStr | None = None
+
+    # The audit log: one JSON line per decision (hashes of the inputs, policy and model versions, verdict,
+    # action, reasons, timings; never content), written by a background thread (docs/operations.md).
+    audit_log: str | None = Field(
+        default=None,
+        description="Audit log: one JSON line per decision (hashes, never content) appended to this file, "
+        "or - for stdout; unset: off. Reopened when the file is moved; rotation is the platform's",
+    )
+    audit_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Audit lines waiting to be written; past it a line is dropped and counted "
+        "(safety_audit_lines_total{result=dropped}), never a request held up",
+    )
+    # Reviewer feedback (`POST /v1/feedback`): on only when both the folder and the token are set. It
+    # stores content (texts and images, with the reviewers' grades) as labelled data for eval/tune/train.
+    feedback_dir: Path | None = Field(
+        default=None,
+        description="Folder where POST /v1/feedback appends labelled data (labelled.jsonl + images/); "
+        "it stores content. On only with SAFETY_FEEDBACK_TOKEN",
+    )
+    feedback_token: SecretStr | None = None  # the reviewers' bearer token (a secret: never a flag)
+    max_feedback_note_chars: int = Field(
+        default=2000, ge=1, description="Longest reviewer note POST /v1/feedback takes (422 past it)"
+    )
 
     # logging
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("admin_token", "shadow_policy", "policies_dir", mode="before")
+    @field_validator(
+        "admin_token",
+        "shadow_policy",
+        "policies_dir",
+        "audit_log",
+        "feedback_dir",
+        "feedback_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import SecretStr
 
 from service.api.deps import ServiceState, app_service
 from service.api.schemas import ReloadResponse, error_responses
@@ -36,12 +37,17 @@ def _admin(request: Request) -> ServiceState:
     token = state.settings.admin_token
     if token is None:
         raise AdminDisabled("admin endpoints are disabled: set SAFETY_ADMIN_TOKEN to enable them")
+    require_bearer(request, token, "admin")
+    return state
+
+
+def require_bearer(request: Request, token: SecretStr, what: str) -> None:
+    """Raise Unauthorized unless the request carries `Authorization: Bearer <token>`."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     expected = token.get_secret_value().encode()
     # compare_digest takes the same time wherever the strings differ (no timing oracle on the token)
     if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected):
-        raise Unauthorized("missing or wrong admin token (send `Authorization: Bearer <token>`)")
-    return state
+        raise Unauthorized(f"missing or wrong {what} token (send `Authorization: Bearer <token>`)")
 
 
 AdminDep = Annotated[ServiceState, Depends(_admin)]

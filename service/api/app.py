@@ -16,7 +16,8 @@ from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api import admin
+from service.api import admin, feedback, playground
+from service.api.audit import open_audit_log
 from service.api.contract import openapi_with_limits
 from service.api.deps import (
     ServiceState,
@@ -33,8 +34,9 @@ from service.metrics import Metrics
 from service.policy.store import load_policies
 from service.serving.batching import Batcher
 from service.serving.bundle import Bundle
-from service.serving.engine import Engine, OnnxEngine, batch_buckets
+from service.serving.engine import CUDA_PROVIDER, Engine, OnnxEngine, batch_buckets
 from service.serving.inputs import Preprocessor, configure_pillow
+from service.serving.ocr import open_ocr, plan_ocr
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,11 @@ def create_app(
             app_admission(app).drain()  # requests that still come in the grace period: 503, retry elsewhere
             warming.cancel()
             await state.batcher.stop(settings.shutdown_grace_s)
+            if state.audit is not None:  # the last decisions' lines
+                await asyncio.to_thread(state.audit.close)
             state.decode_pool.shutdown(wait=False, cancel_futures=True)
+            if state.ocr is not None:
+                state.ocr.close()
             set_service(app, None)
             log.info("stopped")
 
@@ -105,6 +111,8 @@ def create_app(
         app.add_exception_handler(exc_class, handler)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(feedback.router)
+    app.include_router(playground.router)
     app.openapi = openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
 
@@ -123,7 +131,8 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
         },
     )
     engine = await asyncio.to_thread(engine_factory, bundle, settings)
-    preprocessor = Preprocessor(bundle, settings)
+    ocr_plan = plan_ocr(settings.ocr, cuda=engine.info.provider == CUDA_PROVIDER)  # SAFETY_OCR, device
+    preprocessor = Preprocessor(bundle, settings, settings.ocr_max_side if ocr_plan else None)
     batcher = Batcher(
         engine,
         image_size=bundle.manifest.image.size,
@@ -143,6 +152,10 @@ async def _start(settings: Settings, engine_factory: EngineFactory, metrics: Met
     )
     decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
     state = ServiceState(settings, bundle, engine, preprocessor, batcher, policies, metrics, decode_pool)
+    state.feedback = feedback.open_feedback(settings)
+    state.ocr = await asyncio.to_thread(open_ocr, ocr_plan, settings) if ocr_plan else None
+    metrics.ocr_mode.labels(ocr_plan.mode if ocr_plan else "off").set(1)
+    state.audit = open_audit_log(settings, metrics)  # last: its thread runs until the lifespan ends
     admin.publish_policies(state)
     return state
 
@@ -153,6 +166,8 @@ async def _warm(state: ServiceState) -> None:
     try:
         if state.settings.warmup:
             await asyncio.to_thread(state.engine.warmup, sizes)
+            if state.ocr is not None:
+                await asyncio.to_thread(state.ocr.reader.warmup)
     except Exception as exc:
         log.exception("warm-up failed; the service stays not ready")
         state.warmup_error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]

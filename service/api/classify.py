@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
+from service.api.audit import audit_decision
 from service.api.deps import ServiceState
+from service.api.image_text import prepare_with_image_text
 from service.api.payloads import ItemFailure, RawItem
 from service.api.schemas import (
     BatchItemError,
@@ -22,6 +24,7 @@ from service.api.schemas import (
     ModalityResult,
     ModelRef,
     PolicyRef,
+    ReasonResult,
     Timings,
 )
 from service.errors import DeadlineExceeded, QueueFull, reply_for
@@ -40,7 +43,7 @@ async def classify_one(state: ServiceState, raw: RawItem, started: float) -> Cla
     """Classify one item that arrived at `started` (perf_counter); raise a ServiceError when it cannot be."""
     policy = state.policies.get(raw.policy)
     with _admitted(state, 1):
-        item = await _prepare(state, raw)
+        item = await _prepare(state, raw, started)
     scored = await state.batcher.score(item, _time_left(state, started))
     return _respond(state, raw, item, scored, policy, started)
 
@@ -53,7 +56,7 @@ async def classify_many(
     prepared: list[tuple[int, RawItem, Policy, PreparedItem]] = []
 
     async def prepare(raw: RawItem) -> tuple[Policy, PreparedItem]:
-        return state.policies.get(raw.policy), await _prepare(state, raw)
+        return state.policies.get(raw.policy), await _prepare(state, raw, started)
 
     readable = [raw for raw in raws if isinstance(raw, RawItem)]
     with _admitted(state, len(readable)):  # a 429 here leaves no coroutine never awaited
@@ -83,7 +86,7 @@ async def classify_all(
 ) -> list[ClassifyResponse]:
     """Classify items that stand or fall together: the first item that fails fails the request."""
     policies = [state.policies.get(raw.policy) for raw in raws]
-    items = _all_or_first_error(await prepare_many(state, raws))
+    items = _all_or_first_error(await prepare_many(state, raws, started))
     scored = _all_or_first_error(await score_prepared(state, items, _time_left(state, started)))
     return [
         _respond(state, raw, item, result, policy, started)
@@ -108,10 +111,15 @@ def _all_or_first_error(outcomes: Sequence[T | Exception]) -> list[T]:
     return [o for o in outcomes if not isinstance(o, Exception)]
 
 
-async def prepare_many(state: ServiceState, raws: Sequence[RawItem]) -> list[PreparedItem | Exception]:
-    """Decode and tokenize items in the thread pool; an item that cannot be used gets its exception."""
+async def prepare_many(
+    state: ServiceState, raws: Sequence[RawItem], started: float | None = None
+) -> list[PreparedItem | Exception]:
+    """Decode and tokenize items in the thread pool (and read their images' text: OCR); an item that cannot
+    be used gets its exception. `started`: when the request arrived (its deadline bounds the wait for OCR)."""
     with _admitted(state, len(raws)):
-        outcomes = await asyncio.gather(*(_prepare(state, raw) for raw in raws), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(_prepare(state, raw, started) for raw in raws), return_exceptions=True
+        )
     return [_reraise_fatal(o) if isinstance(o, BaseException) else o for o in outcomes]
 
 
@@ -140,7 +148,10 @@ def _admitted(state: ServiceState, items: int) -> Iterator[None]:
         state.preparing -= items
 
 
-async def _prepare(state: ServiceState, raw: RawItem) -> PreparedItem:
+async def _prepare(state: ServiceState, raw: RawItem, started: float | None = None) -> PreparedItem:
+    if state.ocr is not None and raw.image is not None:
+        deadline = None if started is None else started + state.settings.request_timeout_ms / 1000
+        return await prepare_with_image_text(state, state.ocr, raw, deadline)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(state.decode_pool, state.preprocessor.prepare, raw.image, raw.text)
 
@@ -205,8 +216,10 @@ def _respond(
             for slug, score in model_scores.categories.items()
         },
         flagged_categories=list(decision.flagged_categories),
+        reasons=[ReasonResult.of(reason) for reason in decision.reasons],
         text_truncated=item.text_truncated,
         text_windows=item.text_windows,
+        image_text=item.image_text,
         policy=PolicyRef(name=policy.name, version=policy.version),
         model=ModelRef(name=manifest.name, version=manifest.version, sha256=state.engine.info.sha256),
         timings_ms=Timings(
@@ -214,6 +227,7 @@ def _respond(
         ),
     )
     _record(state, response, decision, item, scored, total_s)
+    audit_decision(state, raw, response)
     shadow = state.policies.shadow
     if shadow is not None and shadow.name != policy.name:
         _compare_shadow(state, response, decision, shadow, shadow.decide(model_scores))

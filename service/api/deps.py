@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, FastAPI, Request
 
+from service.api.audit import AuditLog
 from service.api.middleware import Admission
 from service.errors import NotReady
 from service.metrics import Metrics
@@ -16,7 +17,11 @@ from service.serving.batching import Batcher
 from service.serving.bundle import Bundle
 from service.serving.engine import Engine
 from service.serving.inputs import Preprocessor
+from service.serving.ocr import OcrStage
 from service.settings import Settings
+
+if TYPE_CHECKING:  # its routes import this module
+    from service.api.feedback import FeedbackStore
 
 
 @dataclass
@@ -34,6 +39,9 @@ class ServiceState:
     ready: bool = False
     warmup_error: str | None = None  # why warm-up failed: the service then never becomes ready
     preparing: int = 0  # items waiting for or in the decode pool (bounded by settings.queue_size)
+    audit: AuditLog | None = None  # SAFETY_AUDIT_LOG: one line per decision (None: off)
+    feedback: FeedbackStore | None = None  # POST /v1/feedback's labelled data (None: off)
+    ocr: OcrStage | None = None  # SAFETY_OCR: reads the text in images (None: off)
 
 
 def set_metrics(app: FastAPI, metrics: Metrics) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.payloads import RawItem, data_url_prefix, decode_base64
-from service.api.schemas import ClassifyResponse
+from service.api.schemas import ClassifyResponse, ReasonResult
 from service.errors import InvalidDataUrl, MissingInput, RemoteImageUrlRefused, TooManyImages, TooManyItems
 
 InputType = Literal["text", "image"]
@@ -86,6 +86,10 @@ class ModerationResult(BaseModel):
     categories: dict[str, bool]
     category_scores: dict[str, float]
     category_applied_input_types: dict[str, list[InputType]]
+    reasons: list[ReasonResult] = Field(
+        description="why `flagged` is what it is: `safety.reasons`, beside OpenAI's fields (the SDK's types "
+        "allow extra fields; `result.model_extra['reasons']` from the SDK)"
+    )
     safety: ClassifyResponse = Field(description="this service's full verdict, as /v1/classify returns it")
 
 
@@ -160,6 +164,7 @@ def moderation_result(safety: ClassifyResponse) -> ModerationResult:
             name: [kind for kind in present if kind == "text" or name in IMAGE_CATEGORIES] if slugs else []
             for name, slugs in OPENAI_CATEGORIES.items()
         },
+        reasons=safety.reasons,
         safety=safety,
     )
 

@@ -124,18 +124,17 @@ _MODERATION_ERRORS = error_responses(
         504: "deadline passed while queued",
     }
 )
-_MODERATION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": body_schema(ModerationRequest)}},
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """Return a route's `openapi_extra` for a required JSON body of `model` (a route that reads it itself)."""
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema(model)}}}
     }
-}
-_DRY_RUN_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": body_schema(DryRunRequest)}},
-    }
-}
+
+
+_MODERATION_BODY = json_body(ModerationRequest)
+_DRY_RUN_BODY = json_body(DryRunRequest)
 
 
 @router.post("/v1/classify", responses=_ERRORS, openapi_extra=_CLASSIFY_BODY, tags=["classify"])

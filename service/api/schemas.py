@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.policy.reasons import Effect, Reason, ReasonCode
 from service.policy.rules import Action, Grade
 
 
@@ -70,6 +71,40 @@ class Timings(BaseModel):
     total: float
 
 
+class ReasonResult(BaseModel):
+    """One rule of the policy that fired on the item, and what it did (docs/reasons.md)."""
+
+    code: ReasonCode = Field(description="stable code of the rule (docs/reasons.md lists them)")
+    reading: str = Field(description="what the rule read: `image`, `text`, `joint` or `category:<slug>`")
+    score: float = Field(
+        description="the figure the rule compares: p_unsafe for an unsafe test, p_borderline + p_unsafe "
+        "for a borderline test, the category's score for a category"
+    )
+    threshold: float = Field(
+        description="the policy's threshold it was compared with; score - threshold is the margin "
+        "(negative for `below_thresholds`)"
+    )
+    policy: PolicyRef
+    effect: Effect = Field(
+        description="the action this rule leads to on its own, or `none` (it sets a grade or a flag only); "
+        "the item's action is the strictest effect, and the first reason has it"
+    )
+    message: str = Field(description="the same in words, e.g. `joint unsafe 0.97 ≥ 0.40 → block (policy …)`")
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonResult:
+        """Return the answer's form of a decision's reason."""
+        return cls(
+            code=reason.code,
+            reading=reason.reading,
+            score=reason.score,
+            threshold=reason.threshold,
+            policy=PolicyRef(name=reason.policy.name, version=reason.policy.version),
+            effect=reason.effect,
+            message=reason.message,
+        )
+
+
 class ClassifyResponse(BaseModel):
     """The verdict on one item, with every reading that led to it."""
 
@@ -83,6 +118,10 @@ class ClassifyResponse(BaseModel):
     emergent: bool = Field(description="the joint grade is more severe than both single-modality grades")
     categories: dict[str, CategoryResult]
     flagged_categories: list[str]
+    reasons: list[ReasonResult] = Field(
+        description="why: one entry per rule of the policy that fired, strictest effect first, so the "
+        "first one's effect is the action; never empty (docs/reasons.md)"
+    )
     text_truncated: bool = Field(
         description="the text was longer than the model's max_tokens: it was read in overlapping windows "
         "(text_windows), and past SAFETY_MAX_TEXT_WINDOWS only the first windows and the last"
@@ -91,6 +130,12 @@ class ClassifyResponse(BaseModel):
         default=None,
         description="windows of max_tokens the text was read in (1 for a text that fits one); "
         "null without text",
+    )
+    image_text: str | None = Field(
+        default=None,
+        description="the text OCR read in the image (lines in reading order, at most SAFETY_OCR_MAX_CHARS "
+        "characters); it is part of the image's reading (and so of the joint one), not of `modalities.text`. "
+        "null when OCR is off, did not run on the image, or read nothing; never logged or audited",
     )
     policy: PolicyRef
     model: ModelRef

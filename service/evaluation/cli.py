@@ -15,8 +15,8 @@ import numpy as np
 
 from service.errors import ModelBundleError
 from service.evaluation.labelled_data import LabelledData, LabelledItem, read_labelled
-from service.evaluation.metrics import compute_metrics
-from service.evaluation.report import write_report
+from service.evaluation.metrics import compute_metrics, compute_report, policy_results
+from service.evaluation.report import format_figure, policy_labels, write_report
 from service.evaluation.scorers import HttpScorer, ItemError, Scorer
 from service.evaluation.tuning import tune, tune_summary, write_tuned_policy
 from service.policy.rules import POLICY_NAME_PATTERN, ModelScores, Policy, builtin_policy
@@ -53,7 +53,7 @@ def _count(least: int) -> Callable[[str], int]:
     return parse
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, policy_help: str) -> None:
     parser.add_argument("--data", type=Path, required=True, help="labelled file: VLSU-layout .csv or .jsonl")
     parser.add_argument(
         "--url", help="score on a running server (e.g. http://localhost:8000) instead of in-process"
@@ -64,9 +64,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="policy folder (default: SAFETY_POLICIES_DIR, else the repo's policies/)",
     )
-    parser.add_argument(
-        "--policy", default="default", help="policy name in --policies, or a path to a .yaml file"
-    )
+    parser.add_argument("--policy", action="append", help=policy_help)
     parser.add_argument("--batch-size", type=_count(1), default=32, help="items per scoring request")
     parser.add_argument(
         "--limit", type=_count(1), default=None, help="use only the first N items (a quick look)"
@@ -78,8 +76,14 @@ def add_eval_parsers(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """Add the `eval` and `tune` sub-commands; return their parsers (to add engine options to)."""
-    eval_parser = subparsers.add_parser("eval", help="measure a policy on labelled data and write a report")
-    _common(eval_parser)
+    eval_parser = subparsers.add_parser(
+        "eval", help="measure one or more policies on labelled data and write a report"
+    )
+    _common(
+        eval_parser,
+        "policy name in --policies, or a path to a .yaml file (default: default); give it again to "
+        "compare policies side by side on the same scores",
+    )
     eval_parser.add_argument(
         "--out", type=Path, required=True, help="report folder (report.json, report.html, PNGs)"
     )
@@ -90,7 +94,7 @@ def add_eval_parsers(
         help="pick joint thresholds that let at most a target share of unsafe items through, blocking "
         "the fewest harmless ones",
     )
-    _common(tune_parser)
+    _common(tune_parser, "the policy to start from: a name in --policies, or a .yaml path (default: default)")
     tune_parser.add_argument(
         "--max-unsafe-not-blocked",
         "--max-under-block",
@@ -141,16 +145,16 @@ def score_items(
 def run_eval(
     data: LabelledData,
     scorer: Scorer,
-    policy: Policy,
+    policies: Sequence[Policy],
     out_dir: Path,
     *,
     batch_size: int = 32,
     progress: bool = True,
     category_grid: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Score the data, measure `policy` on it, write report.json, report.html and plots to `out_dir`."""
+    """Score the data once, measure each policy on it, write report.json, report.html, plots to `out_dir`."""
     items, scores, errors = score_items(data.items, scorer, batch_size=batch_size, progress=progress)
-    report = compute_metrics(items, scores, policy, category_grid=category_grid)
+    report = compute_report(items, scores, policies, category_grid=category_grid)
     report["data"] = {**data.summary(), "scoring_errors": len(errors), "scoring_error_samples": errors[:50]}
     report["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
     write_report(report, out_dir)
@@ -162,23 +166,43 @@ def _fail(message: str) -> int:
     return 1
 
 
-def resolve_policy(args: argparse.Namespace, builtin: Policy | None) -> Policy:
-    """Return the policy `--policy` names: a .yaml path, or a name in `--policies` (or built in)."""
-    candidate = Path(args.policy)
-    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
-        return load_policy_file(candidate)
-    # the same folder `serve` reads: SAFETY_POLICIES_DIR (an installed image has no repo folder)
-    directory = args.policies or (Path(env) if (env := os.environ.get("SAFETY_POLICIES_DIR")) else None)
-    directory = directory or default_policies_dir()
-    store = (
-        PolicyStore.load_dir(directory, builtin=builtin) if directory else PolicyStore({}, builtin=builtin)
-    )
-    return store.get(args.policy)
+def policy_names(args: argparse.Namespace) -> list[str]:
+    """Return what each `--policy` said, in order (`default` when none was given)."""
+    names: list[str] = args.policy or ["default"]
+    return names
+
+
+def resolve_policies(args: argparse.Namespace, builtin: Policy | None) -> list[Policy]:
+    """Return the policies `--policy` names, in order: each a .yaml path, or a name in `--policies`
+    (or built in); the same policy twice is refused."""
+    store: PolicyStore | None = None
+    policies: list[Policy] = []
+    for name in policy_names(args):
+        candidate = Path(name)
+        if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+            policies.append(load_policy_file(candidate))
+            continue
+        if store is None:
+            # the same folder `serve` reads: SAFETY_POLICIES_DIR (an installed image has no repo folder)
+            env = os.environ.get("SAFETY_POLICIES_DIR")
+            directory = args.policies or (Path(env) if env else None) or default_policies_dir()
+            store = (
+                PolicyStore.load_dir(directory, builtin=builtin)
+                if directory
+                else PolicyStore({}, builtin=builtin)
+            )
+        policies.append(store.get(name))
+    seen: set[tuple[str, str]] = set()
+    for policy in policies:
+        if (policy.name, policy.version) in seen:
+            raise ValueError(f"--policy {policy.name} ({policy.version}) is given twice")
+        seen.add((policy.name, policy.version))
+    return policies
 
 
 def _setup(
     args: argparse.Namespace, local_scorer: LocalScorerFactory | None, builtin: Policy | None
-) -> tuple[LabelledData, Scorer, Policy]:
+) -> tuple[LabelledData, Scorer, list[Policy]]:
     data = read_labelled(args.data)
     if args.limit is not None:
         data.items = data.items[: args.limit]
@@ -198,13 +222,14 @@ def _setup(
         scorer = local_scorer(args)
     else:
         raise RuntimeError("in-process scoring is not available here; pass --url of a running server")
-    policy = resolve_policy(args, builtin)
+    policies = resolve_policies(args, builtin)
+    named = ", ".join(f"{p.name} ({p.version})" for p in policies)
     print(
         f"{data.source}: {len(data.items)} items; skipped {len(data.missing_images)} with a missing image, "
-        f"{len(data.invalid_rows)} invalid rows. Policy {policy.name} ({policy.version}).",
+        f"{len(data.invalid_rows)} invalid rows. {'Policies' if len(policies) > 1 else 'Policy'} {named}.",
         file=sys.stderr,
     )
-    return data, scorer, policy
+    return data, scorer, policies
 
 
 def cli_eval(
@@ -214,9 +239,9 @@ def cli_eval(
     if args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out} is a file; the report needs a folder")
     try:
-        data, scorer, policy = _setup(args, local_scorer, builtin)
+        data, scorer, policies = _setup(args, local_scorer, builtin)
         report = run_eval(
-            data, scorer, policy, args.out, batch_size=args.batch_size, progress=not args.no_progress
+            data, scorer, policies, args.out, batch_size=args.batch_size, progress=not args.no_progress
         )
     except FAILURES as e:
         return _fail(str(e))
@@ -228,18 +253,23 @@ def cli_eval(
 
 
 def _print_headline(report: dict[str, Any]) -> None:
-    blocking = report["blocking"]
+    """Print one line per policy: its headline figures, then the other figures of the summary."""
 
     def fmt(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
-    print(
-        f"items {report['items']}  joint macro-F1 {fmt(report['modalities']['joint']['macro_f1'])}  "
-        f"harmless blocked {fmt(blocking['harmless_blocked'])}  "
-        f"borderline blocked {fmt(blocking['borderline_blocked'])}  "
-        f"unsafe not blocked {fmt(blocking['unsafe_not_blocked'])}  "
-        f"emergent recall {fmt(report['emergent']['recall'])}"
-    )
+    print(f"items {report['items']}")
+    results = policy_results(report)
+    for label, result in zip(policy_labels(results), results, strict=True):
+        headline = result["headline"]
+        print(
+            f"{label}: harmless blocked {format_figure(headline['harmless_blocked'])}  "
+            f"unsafe not blocked {format_figure(headline['unsafe_not_blocked'])}  "
+            f"borderline to review {format_figure(headline['borderline_to_review'])}  "
+            f"| joint macro-F1 {fmt(result['modalities']['joint']['macro_f1'])}  "
+            f"borderline blocked {fmt(result['blocking']['borderline_blocked'])}  "
+            f"emergent recall {fmt(result['emergent']['recall'])}"
+        )
 
 
 def cli_tune(
@@ -251,8 +281,10 @@ def cli_tune(
         return _fail(
             f"--out {out}: a policy file is <name>.yaml, the name lowercase letters, digits, '_', '.', '-'"
         )
+    if len(policy_names(args)) > 1:
+        return _fail("tune starts from one --policy; compare the tuned policy with others in `eval`")
     try:
-        data, scorer, base = _setup(args, local_scorer, builtin)
+        data, scorer, (base,) = _setup(args, local_scorer, builtin)
         items, scores, errors = score_items(
             data.items, scorer, batch_size=args.batch_size, progress=not args.no_progress
         )

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.evaluation.labelled_data import LabelledItem
+from service.evaluation.reasons import reason_counts
 from service.policy.rules import (
     ABSENT,
     ACTIONS,
@@ -43,7 +44,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 MODALITIES = ("image", "text", "joint")
-BLOCK = ACTIONS.index("block")
+REVIEW, BLOCK = ACTIONS.index("review"), ACTIONS.index("block")
 CALIBRATION_BINS = 10
 DEFAULT_UNSAFE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 201))
 DEFAULT_BORDERLINE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 21))
@@ -209,19 +210,40 @@ class BlockingRates:
     unsafe_not_blocked: float
 
 
+def count_of_grade(gold_joint: IntArray, grade: int, hit: BoolArray) -> tuple[int, int]:
+    """Return how many items of a gold joint grade are `hit`, and how many items have that grade."""
+    of_grade = gold_joint == grade
+    return int(np.count_nonzero(hit & of_grade)), int(np.count_nonzero(of_grade))
+
+
 def blocking_rates(gold_joint: IntArray, action: IntArray) -> BlockingRates:
     """Return the blocking rates of actions (codes) against gold joint grades (codes)."""
     blocked = action == BLOCK
-
-    def share(grade: int, blocked_or_not: BoolArray) -> float:
-        of_grade = gold_joint == grade
-        return _nan_ratio(int(np.count_nonzero(blocked_or_not & of_grade)), int(np.count_nonzero(of_grade)))
-
     return BlockingRates(
-        harmless_blocked=share(SAFE, blocked),
-        borderline_blocked=share(BORDERLINE, blocked),
-        unsafe_not_blocked=share(UNSAFE, ~blocked),
+        harmless_blocked=_nan_ratio(*count_of_grade(gold_joint, SAFE, blocked)),
+        borderline_blocked=_nan_ratio(*count_of_grade(gold_joint, BORDERLINE, blocked)),
+        unsafe_not_blocked=_nan_ratio(*count_of_grade(gold_joint, UNSAFE, ~blocked)),
     )
+
+
+def headline_figures(gold_joint: IntArray, action: IntArray) -> dict[str, dict[str, Any]]:
+    """Return the figures ops read first, each `{count, out_of, rate}` (rate None when `out_of` is 0).
+
+    `harmless_blocked`: gold-safe items blocked (over-blocking; the rate is `blocking_rates`' too);
+    `unsafe_not_blocked`: gold-unsafe items allowed or sent to review (under-blocking);
+    `borderline_to_review`: gold-borderline items sent to review (the load they put on reviewers).
+    """
+
+    def figure(grade: int, hit: BoolArray) -> dict[str, Any]:
+        count, out_of = count_of_grade(gold_joint, grade, hit)
+        return {"count": count, "out_of": out_of, "rate": _ratio(count, out_of)}
+
+    blocked = action == BLOCK
+    return {
+        "harmless_blocked": figure(SAFE, blocked),
+        "unsafe_not_blocked": figure(UNSAFE, ~blocked),
+        "borderline_to_review": figure(BORDERLINE, action == REVIEW),
+    }
 
 
 def blocking_metrics(gold: GoldArrays, decisions: DecisionArrays) -> dict[str, Any]:
@@ -421,6 +443,7 @@ def compute_metrics(
     metrics: dict[str, Any] = {
         "policy": {"name": policy.name, "version": policy.version, **policy.model_dump(mode="json")},
         "items": len(items),
+        "headline": headline_figures(gold.joint, decisions.action),
         "modalities": {
             m: classification_metrics(gold.modality(m), decisions.modality(m)) for m in MODALITIES
         },
@@ -428,6 +451,7 @@ def compute_metrics(
         "items_without_pattern": sum(p is None for p in gold.patterns),
         "categories": category_table(gold, decisions),
         "blocking": blocking_metrics(gold, decisions),
+        "reasons": reason_counts(gold.joint, scores, policy),
         **emergent_metrics(gold, decisions),
         "calibration": {m: calibration(gold.modality(m), arrays.modality(m)) for m in MODALITIES},
     }
@@ -435,6 +459,39 @@ def compute_metrics(
         points = sweep(gold, arrays, policy, unsafe_grid, borderline_grid, category_grid)
         metrics["sweep"] = sweep_json(points, policy)
     return metrics
+
+
+# What a report holds once, however many policies it compares: the item count, and the calibration
+# of the model's scores (which no policy changes).
+SHARED_KEYS = ("items", "calibration")
+
+
+def compute_report(
+    items: Sequence[LabelledItem],
+    scores: Sequence[ModelScores],
+    policies: Sequence[Policy],
+    *,
+    category_grid: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Measure one or more policies on the same scored items.
+
+    One policy: `compute_metrics`' layout. Several: that layout for the first policy (a reader of
+    single-policy reports reads the first), plus `policies`, every policy's results in order
+    (`compute_metrics` less SHARED_KEYS, which stay at the top); `policies[0]` repeats the top level.
+    """
+    if not policies:
+        raise ValueError("no policy to measure")
+    results = [compute_metrics(items, scores, p, category_grid=category_grid) for p in policies]
+    if len(results) == 1:
+        return results[0]
+    per_policy = [{k: v for k, v in r.items() if k not in SHARED_KEYS} for r in results]
+    return {**results[0], "policies": per_policy}
+
+
+def policy_results(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return each measured policy's results in order (a single-policy report is its own one)."""
+    results: list[dict[str, Any]] = report.get("policies") or [report]
+    return results
 
 
 DRY_RUN_UNSAFE_GRID: tuple[float, ...] = tuple(round(x, 3) for x in np.linspace(0.0, 1.0, 41))

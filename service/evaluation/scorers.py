@@ -13,8 +13,9 @@ from service.errors import ServiceError
 from service.policy.rules import ModelScores
 from service.serving.batching import score_items
 from service.serving.bundle import Bundle
-from service.serving.engine import Engine, EngineInfo, OnnxEngine
+from service.serving.engine import CUDA_PROVIDER, Engine, EngineInfo, OnnxEngine
 from service.serving.inputs import PreparedItem, Preprocessor, configure_pillow
+from service.serving.ocr import TextReader, plan_ocr, read_image_text
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ class EngineScorer:
     def __init__(self, bundle: Bundle, settings: Settings, engine: Engine | None = None) -> None:
         configure_pillow(settings.max_image_pixels)
         self._engine = engine if engine is not None else OnnxEngine.load(bundle, settings)
-        self._preprocessor = Preprocessor(bundle, settings)
+        # the text in images is read as the server reads it (SAFETY_OCR, the engine's device)
+        plan = plan_ocr(settings.ocr, cuda=self._engine.info.provider == CUDA_PROVIDER)
+        self._reader = TextReader.load(plan, settings) if plan else None
+        self._preprocessor = Preprocessor(bundle, settings, settings.ocr_max_side if plan else None)
         self._absent_ids = self._preprocessor.text.absent_ids()
         self._pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
 
@@ -71,7 +75,10 @@ class EngineScorer:
 
     def _prepare(self, item: LabelledItem) -> PreparedItem | ItemError:
         try:
-            return self._preprocessor.prepare(item.image_bytes(), item.text)
+            prepared = self._preprocessor.prepare(item.image_bytes(), item.text)
+            if self._reader is not None and prepared.ocr_pixels is not None:
+                _, prepared = read_image_text(self._reader, self._preprocessor, prepared, item.text)
+            return prepared
         except ServiceError as e:
             return ItemError(e.message)
         except OSError as e:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.policy.reasons import Reason, explain
 from service.taxonomy import CATEGORIES, GRADES
 
 Grade = Literal["safe", "borderline", "unsafe"]
@@ -50,6 +51,11 @@ class ModelScores:
     text: tuple[float, float, float] | None
     joint: tuple[float, float, float]
     categories: dict[str, float]
+    # A long text is read in windows (service.serving.batching.combine_windows): how many, and which
+    # (0-based) the text and the joint readings come from; the reasons name it.
+    windows: int = 1
+    text_window: int = 0
+    joint_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class Decision:
     action: Action
     # Flagged categories whose `category_actions` entry made the action stricter than the grade's.
     escalated_by: tuple[str, ...] = ()
+    # Why: one reason per rule that fired, strictest effect first (service.policy.reasons).
+    reasons: tuple[Reason, ...] = ()
 
 
 class GradeThresholds(BaseModel):
@@ -173,10 +181,11 @@ class Policy(BaseModel):
         return np.maximum(by_grade[joint], escalation)
 
     def decide(self, scores: ModelScores) -> Decision:
-        """Grade each modality, flag categories and pick the action."""
+        """Grade each modality, flag categories, pick the action and say why."""
         image = ABSENT if scores.image is None else self.image.code(scores.image[1], scores.image[2])
         text = ABSENT if scores.text is None else self.text.code(scores.text[1], scores.text[2])
-        joint = force_joint(self.joint.code(scores.joint[1], scores.joint[2]), image, text)
+        joint_own = self.joint.code(scores.joint[1], scores.joint[2])
+        joint = force_joint(joint_own, image, text)
         flagged = tuple(
             slug for slug, score in scores.categories.items() if score >= self.category_threshold_for(slug)
         )
@@ -184,7 +193,7 @@ class Policy(BaseModel):
         action = self.action_code(joint, max(levels, default=0))
         base = self.action_code(joint, 0)
         escalated_by = tuple(slug for slug, level in zip(flagged, levels, strict=True) if level > base)
-        return Decision(
+        decision = Decision(
             image_grade=None if image == ABSENT else GRADE_NAMES[int(image)],
             text_grade=None if text == ABSENT else GRADE_NAMES[int(text)],
             joint_grade=GRADE_NAMES[int(joint)],
@@ -192,6 +201,7 @@ class Policy(BaseModel):
             action=ACTIONS[int(action)],
             escalated_by=escalated_by,
         )
+        return replace(decision, reasons=explain(self, scores, decision, GRADE_NAMES[int(joint_own)]))
 
 
 def builtin_policy(thresholds: Mapping[str, Any]) -> Policy:

@@ -86,6 +86,7 @@ class Pending:
 
 
 Row = tuple[npt.NDArray[np.uint8] | None, npt.NDArray[np.int64] | None]  # (pixels, input_ids) of one row
+Triple = tuple[float, float, float]  # a reading's (safe, borderline, unsafe)
 
 
 def collate(items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDArray[np.int64]) -> Batch:
@@ -98,8 +99,9 @@ def collate_windows(
     items: Sequence[PreparedItem], image_size: int, absent_ids: npt.NDArray[np.int64]
 ) -> Batch:
     """Stack items into one batch of `item.rows` rows each: a row per text window, each with the item's
-    image, in the items' order (split_windows reads them back)."""
-    rows = [(item.pixels, ids) for item in items for ids in item.row_ids()]
+    image (and with text read in the image, its rows: PreparedItem.row_inputs), in the items' order
+    (split_windows reads them back)."""
+    rows = [row for item in items for row in item.row_inputs()]
     return _collate_rows(rows, image_size, absent_ids)
 
 
@@ -151,29 +153,71 @@ def combine_windows(windows: Sequence[ModelScores]) -> ModelScores:
     - each category: its highest score over the windows (they may come from different windows);
     - image: the first window's (the image is the same in every window).
     Ties go to the earliest window. One window is returned as it is: a short text reads as before.
+    The result records how many windows there were and which the text and joint readings come from.
     """
     if len(windows) == 1:
         return windows[0]
     first = windows[0]
-    texts = [w.text for w in windows if w.text is not None]
+    texts = [(i, w.text) for i, w in enumerate(windows) if w.text is not None]
+    text_window, text = max(texts, key=lambda t: t[1][2]) if texts else (0, None)  # the first of equals
+    joint_window = max(range(len(windows)), key=lambda i: windows[i].joint[2])
     return ModelScores(
         image=first.image,
-        text=max(texts, key=lambda t: t[2]) if texts else None,  # max() keeps the first of equals
-        joint=max((w.joint for w in windows), key=lambda j: j[2]),
+        text=text,
+        joint=windows[joint_window].joint,
         categories={slug: max(w.categories[slug] for w in windows) for slug in first.categories},
+        windows=len(windows),
+        text_window=text_window,
+        joint_window=joint_window,
     )
 
 
 def split_windows(scores: BatchScores, batch: Batch, items: Sequence[PreparedItem]) -> list[ModelScores]:
-    """Cut the outputs of a collate_windows batch into per-item scores (combine_windows over its rows)."""
+    """Cut the outputs of a collate_windows batch into per-item scores (combine_rows over its rows)."""
     rows = split(scores, batch)
-    if len(rows) == len(items):  # one row each: no window to combine
+    if len(rows) == len(items):  # one row each: no window to combine (text read in an image takes two)
         return rows
     out, start = [], 0
     for item in items:
-        out.append(combine_windows(rows[start : start + item.rows]))
+        out.append(combine_rows(item, rows[start : start + item.rows]))
         start += item.rows
     return out
+
+
+def more_severe(a: Triple, b: Triple) -> Triple:
+    """Return the reading at least as severe as both `a` and `b` under any thresholds: the larger p_unsafe,
+    the larger p_borderline + p_unsafe (the grade rule's two tests, policy/rules.py), the rest safe."""
+    unsafe = max(a[2], b[2])
+    at_least_borderline = max(a[1] + a[2], b[1] + b[2])
+    return 1.0 - at_least_borderline, at_least_borderline - unsafe, unsafe
+
+
+def combine_rows(item: PreparedItem, rows: Sequence[ModelScores]) -> ModelScores:
+    """Read an item's rows (PreparedItem.row_inputs) as its scores.
+
+    Without text read in its image: combine_windows. With it (the text belongs to the image):
+    - image: the more severe (more_severe) of the pixels' reading and the image's text read alone;
+    - joint and categories: the joint rows' (the image beside the item's text and the image's text);
+    - text: the item's own text alone (None without one), so `modalities.text` stays the user's text.
+    """
+    extra = item.image_text_rows
+    if extra is None:
+        return combine_windows(rows)
+    n_joint, n_alone = len(extra.joint), len(extra.alone)
+    joint = combine_windows(rows[:n_joint])
+    image_text = combine_windows(rows[n_joint : n_joint + n_alone]).text
+    own = combine_windows(rows[n_joint + n_alone :]) if len(rows) > n_joint + n_alone else None
+    pixels = joint.image
+    assert pixels is not None and image_text is not None  # rows with an image, rows with a text
+    return ModelScores(
+        image=more_severe(pixels, image_text),
+        text=None if own is None else own.text,
+        joint=joint.joint,
+        categories=joint.categories,
+        windows=max(joint.windows, 1 if own is None else own.windows),  # the joint text has the most
+        text_window=0 if own is None else own.text_window,
+        joint_window=joint.joint_window,
+    )
 
 
 def score_items(

@@ -11,7 +11,7 @@ import hashlib
 import io
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +50,19 @@ class PreparedItem:
     content_sha256: str  # for logs: a hash of the content, never the content
     more_windows: tuple[npt.NDArray[np.int64], ...] = ()  # the text's other windows, in order, the last last
     windows_skipped: int = 0  # windows the SAFETY_MAX_TEXT_WINDOWS cap left out (their middle went unread)
+    ocr_pixels: npt.NDArray[np.uint8] | None = None  # (h, w, 3) the copy OCR reads, until it has read it
+    image_text: str | None = None  # what OCR read in the image (in the response; never logged)
+    image_text_rows: ImageTextRows | None = None  # the rows that read it; None: the rows are as without OCR
 
     @property
     def rows(self) -> int:
-        """Engine rows this item takes (and queue and batch slots): one per window, one without text."""
-        return 1 + len(self.more_windows)
+        """Engine rows this item takes (and queue and batch slots): one per window, one without text; with
+        text read in its image, the rows of ImageTextRows."""
+        own = 1 + len(self.more_windows)
+        extra = self.image_text_rows
+        if extra is None:
+            return own
+        return len(extra.joint) + len(extra.alone) + (own if self.input_ids is not None else 0)
 
     @property
     def text_windows(self) -> int | None:
@@ -62,8 +70,34 @@ class PreparedItem:
         return None if self.input_ids is None else self.rows
 
     def row_ids(self) -> list[npt.NDArray[np.int64] | None]:
-        """The token ids of each row (None: no text)."""
+        """The token ids of each window of the item's own text (None: no text)."""
         return [self.input_ids, *self.more_windows]
+
+    def row_inputs(self) -> list[tuple[npt.NDArray[np.uint8] | None, npt.NDArray[np.int64] | None]]:
+        """The (pixels, token ids) of each engine row, in order (batching.combine_rows reads them back).
+
+        Without text read in the image: the image with each window of the text. With it: the image with
+        each window of the joint text, then each window of the image's text alone (no image), then each
+        window of the item's own text alone (no image; none without a text).
+        """
+        extra = self.image_text_rows
+        if extra is None:
+            return [(self.pixels, ids) for ids in self.row_ids()]
+        own = [(None, ids) for ids in self.row_ids()] if self.input_ids is not None else []
+        return [*((self.pixels, ids) for ids in extra.joint), *((None, ids) for ids in extra.alone), *own]
+
+
+@dataclass(frozen=True)
+class ImageTextRows:
+    """The rows of an item whose image has text in it (OCR): that text belongs to the image.
+
+    The joint rows read the image beside the item's text with the image's text after it ("\n"), or the
+    image's text alone when the item has none; the image's text is also read alone, without the image, and
+    its text-alone reading makes the image reading more severe where it is (batching.combine_rows).
+    """
+
+    joint: tuple[npt.NDArray[np.int64], ...]  # windows of the item's text + "\n" + the image's text
+    alone: tuple[npt.NDArray[np.int64], ...]  # windows of the image's text
 
 
 def configure_pillow(max_pixels: int) -> None:
@@ -98,6 +132,27 @@ def decode_image(
     the decoded image would take (`decoded_bytes`, after JPEG's reduced-scale decoding) are checked
     from the header; a very long side is reduced before the resize, so no full-size converted copy is made.
     """
+    return decode_with_copy(data, size, max_pixels, max_decoded_bytes)[0]
+
+
+def fit_side(width: int, height: int, side: int) -> tuple[int, int]:
+    """Return (width, height) scaled to fit `side` on the longest side (as is when it already fits)."""
+    longest = max(width, height)
+    if longest <= side:
+        return width, height
+    return max(1, round(width * side / longest)), max(1, round(height * side / longest))
+
+
+def decode_with_copy(
+    data: bytes,
+    size: int,
+    max_pixels: int,
+    max_decoded_bytes: int = 64 * 1024 * 1024,
+    copy_side: int | None = None,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
+    """Decode as decode_image; with `copy_side`, also return an upright RGB copy of the image at most that
+    long a side, its aspect kept (the copy OCR reads; None without `copy_side`). A JPEG then decodes at the
+    scale the copy needs, and the copy's bytes count in `max_decoded_bytes`."""
     if not data:
         raise InvalidImage("the image is empty")
     try:
@@ -109,17 +164,30 @@ def decode_image(
                     f"image is {img.width}x{img.height} pixels; the limit is {max_pixels} pixels"
                 )
             if img.format in _JPEG:
-                img.draft("RGB", (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
+                side = max(size, copy_side or 0)
+                img.draft("RGB", (side, side))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
             cost = decoded_bytes(img.mode, img.width, img.height)
+            if copy_side is not None:  # the copy, and the reduced image it comes from when there is one
+                reduced_size = _reduced_size(img)
+                cost += decoded_bytes("RGB", *fit_side(*reduced_size, copy_side))
+                cost += 0 if reduced_size == img.size else decoded_bytes("RGB", *reduced_size)
             if cost > max_decoded_bytes:
                 raise ImageTooCostly(
                     f"image is {img.width}x{img.height} pixels in mode {img.mode}: decoding it takes "
                     f"{cost / 2**20:.0f} MiB; the limit is {max_decoded_bytes / 2**20:.0f} MiB "
                     "(SAFETY_MAX_IMAGE_DECODED_MB)"
                 )
-            upright = _upright(_reduced(img)).convert("RGB")
+            reduced = _reduced(img)
+            upright = _upright(reduced).convert("RGB")
             resized = upright.resize((size, size), Image.Resampling.BICUBIC)
-            return np.asarray(resized, dtype=np.uint8)
+            copy = None
+            if copy_side is not None:  # the model's reduction may squash; the copy keeps the aspect
+                source = upright if reduced is img else _upright(_reduced(img, True)).convert("RGB")
+                fitted = fit_side(source.width, source.height, copy_side)
+                if fitted != source.size:
+                    source = source.resize(fitted, Image.Resampling.BICUBIC, reducing_gap=3.0)
+                copy = np.asarray(source, dtype=np.uint8)
+            return np.asarray(resized, dtype=np.uint8), copy
     except UnidentifiedImageError:
         raise UnsupportedImageFormat(
             f"not an image, or not one of the supported formats ({', '.join(ALLOWED_FORMATS)})"
@@ -130,15 +198,26 @@ def decode_image(
         raise InvalidImage(f"the image cannot be decoded: {exc}") from None
 
 
-def _reduced(img: Image.Image) -> Image.Image:
-    """Return the image with no side over MAX_RESIZED_SIDE (an integer box reduction on that axis), else
-    the image itself."""
-    factor = (-(-img.width // MAX_RESIZED_SIDE), -(-img.height // MAX_RESIZED_SIDE))
+def _reduced(img: Image.Image, keep_aspect: bool = False) -> Image.Image:
+    """Return the image with no side over MAX_RESIZED_SIDE (an integer box reduction on that axis, or with
+    `keep_aspect` on both by the larger factor), else the image itself."""
+    factor = _reduction(img, keep_aspect)
     if factor == (1, 1):
         return img
     if img.mode not in _REDUCIBLE_MODES:
         img = img.convert("RGBA" if img.has_transparency_data else "RGB")
     return img.reduce(factor)
+
+
+def _reduction(img: Image.Image, keep_aspect: bool) -> tuple[int, int]:
+    factor = (-(-img.width // MAX_RESIZED_SIDE), -(-img.height // MAX_RESIZED_SIDE))
+    return (max(factor), max(factor)) if keep_aspect else factor
+
+
+def _reduced_size(img: Image.Image) -> tuple[int, int]:
+    """The size `_reduced(img, keep_aspect=True)` gives the image."""
+    factor = _reduction(img, keep_aspect=True)
+    return -(-img.width // factor[0]), -(-img.height // factor[1])
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -236,10 +315,15 @@ class TextTokenizer:
 
 
 class Preprocessor:
-    """Check limits, decode the image and tokenize the text of one item."""
+    """Check limits, decode the image and tokenize the text of one item.
 
-    def __init__(self, bundle: Bundle, settings: Settings) -> None:
+    With `ocr_side` (OCR is on), each image also gets the copy OCR reads (PreparedItem.ocr_pixels);
+    `with_image_text` then adds what was read.
+    """
+
+    def __init__(self, bundle: Bundle, settings: Settings, ocr_side: int | None = None) -> None:
         self.image_size = bundle.manifest.image.size
+        self.ocr_side = ocr_side
         self.max_tokens = bundle.manifest.text.max_tokens
         self.text = TextTokenizer(bundle.tokenizer_path, self.max_tokens, bundle.manifest.text.stride)
         self._max_pixels = settings.max_image_pixels
@@ -253,7 +337,7 @@ class Preprocessor:
         if image is None and text is None:
             raise MissingInput("give at least one of `image` and `text`")
         digest = hashlib.sha256()
-        pixels = ids = None
+        pixels = copy = ids = None
         truncated = False
         more: tuple[npt.NDArray[np.int64], ...] = ()
         skipped = 0
@@ -266,5 +350,21 @@ class Preprocessor:
             more, truncated, skipped = tuple(rest), windows.longer_than_window, windows.skipped
         if image is not None:
             digest.update(image)
-            pixels = decode_image(image, self.image_size, self._max_pixels, self._max_decoded_bytes)
-        return PreparedItem(pixels, ids, truncated, digest.hexdigest()[:16], more, skipped)
+            pixels, copy = decode_with_copy(
+                image, self.image_size, self._max_pixels, self._max_decoded_bytes, self.ocr_side
+            )
+        return PreparedItem(pixels, ids, truncated, digest.hexdigest()[:16], more, skipped, copy)
+
+    def with_image_text(self, item: PreparedItem, text: str | None, image_text: str) -> PreparedItem:
+        """Return the item (without its OCR copy) with the text read in its image and the rows that read
+        it (ImageTextRows); with nothing read, the item's rows stay as they are. `text` is the item's own
+        text, as given to `prepare`."""
+        if not image_text:
+            return replace(item, ocr_pixels=None)
+        own = present_text(text)
+        joint = image_text if own is None else f"{own}\n{image_text}"
+        rows = ImageTextRows(
+            tuple(self.text.windows(joint, self._max_text_windows).windows),
+            tuple(self.text.windows(image_text, self._max_text_windows).windows),
+        )
+        return replace(item, ocr_pixels=None, image_text=image_text, image_text_rows=rows)

@@ -246,25 +246,29 @@ def pip_installs() -> list[tuple[int, list[str]]]:
 
 
 def test_the_runtime_venv_is_the_serving_install() -> None:
-    """The builder (whose venv the runtime copies) installs the project without extras and checks that
-    torch and matplotlib are absent; only the throwaway export stage adds the `train` extra."""
+    """The builder (whose venv the runtime copies) installs the project with its `ocr` extra, then
+    rapidocr-onnxruntime without its dependencies (the OCR install's two steps), and checks that torch and
+    matplotlib are absent and that onnxruntime-gpu is the one onnxruntime; only the throwaway export stage
+    adds the `train` extra."""
     builder, export = dockerfile.stage("builder"), dockerfile.stage(EXPORT_STAGE)
     installs = pip_installs()
     project = [
         targets for index, targets in installs if index == builder and "onnxruntime-gpu" not in str(targets)
     ]
-    assert project == [["."]], installs
+    assert project == [["/src[ocr]"], ["rapidocr-onnxruntime==${RAPIDOCR_VERSION}"]], installs
     (check,) = [
         i.arguments
         for i in dockerfile.stage_instructions(builder, "RUN")
-        if "pip install --no-cache-dir ." in i.arguments
+        if 'pip install --no-cache-dir "/src[ocr]"' in i.arguments
     ]
+    assert "--no-deps" in check and "rapidocr_onnxruntime" in check, check
     assert "find_spec" in check and "'torch'" in check and "'matplotlib'" in check, check
-    # extras: `train` in the export stage, and nowhere else (no `eval` or `dev` in the image at all)
+    assert "['onnxruntime-gpu']" in check, check
+    # extras: `ocr` in the builder, `train` in the export stage, and nowhere else (no `eval` or `dev`)
     extras = {
         (index, t) for index, targets in installs for t in targets if "[" in t and "onnxruntime" not in t
     }
-    assert extras == {(export, "/src[train]")}, extras
+    assert extras == {(builder, "/src[ocr]"), (export, "/src[train]")}, extras
 
 
 def test_export_stage_writes_int8_and_fp16_from_the_shipped_checkpoint() -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from model.data import file_samples, load_image
@@ -104,3 +105,30 @@ def test_a_train_share_keeps_a_seeded_part_of_the_training_split_and_the_rest_wh
     assert part["val"] == whole["val"] and part["test"] == whole["test"]  # figures stay comparable
     assert part == load_samples(TrainConfig(corpus_size=600, train_share=0.75))  # the same draw every time
     assert part["train"] != whole["train"][: len(part["train"])]  # a draw over the split, not its head
+
+
+def test_image_rows_read_each_distinct_picture_once_and_keep_a_frozen_towers_tokens(tmp_path: Path) -> None:
+    from model.data import image_rows
+    from model.public import ControlImage
+    from service.evaluation.labelled_data import LabelledItem
+
+    _png(tmp_path / "a.png", (200, 10, 10))
+    white = ControlImage("white", 1)
+    pictures = [tmp_path / "a.png", white, None, tmp_path / "a.png", ControlImage("white", 1)]
+    samples = [LabelledItem(f"i{n}", p, "t", None, "safe", "safe") for n, p in enumerate(pictures)]
+    read: list[int] = []
+
+    def tower(pixels: torch.Tensor) -> torch.Tensor:  # a stand-in: two "tokens", the mean colour and its max
+        read.append(len(pixels))
+        flat = pixels.float().flatten(1, 2)  # (B, H*W, 3)
+        return torch.stack([flat.mean(1), flat.amax(1)], dim=1)  # (B, 2, 3)
+
+    images, index = image_rows(samples, 16, tower)
+    assert index.tolist() == [1, 2, 0, 1, 2]  # row 0: no picture
+    assert images.dtype == torch.float16 and images.shape == (3, 2, 3)
+    assert sum(read) == 1 + 2  # the blank once, then each distinct picture once
+    torch.testing.assert_close(images[1, 0].float(), torch.tensor([200.0, 10.0, 10.0]), atol=1, rtol=0)
+    torch.testing.assert_close(images[2, 1].float(), torch.full((3,), 255.0))
+    pixels, same_index = image_rows(samples, 16)  # a tower that trains: pixels, row 0 black
+    assert same_index.tolist() == index.tolist() and pixels.shape == (3, 16, 16, 3)
+    assert pixels.dtype == torch.uint8 and not pixels[0].any()

@@ -10,7 +10,7 @@ import torch
 
 from model.config import ModelConfig
 from model.image_tower import CNNTower
-from model.network import SafetyModel, ScoringModel
+from model.network import SEXUAL_EXPLICIT, SEXUAL_RACY, SafetyModel, ScoringModel, probabilities
 from model.text_tower import TextEncoder, default_text_path
 from model.train import WeightAverage
 
@@ -120,3 +120,43 @@ def test_weight_average_follows_the_trained_weights_not_the_frozen_tower(text_en
     assert torch.allclose(after[name], start[name] + 0.1, atol=1e-6)  # a tenth of the way to the live weights
     assert all(torch.equal(after[k], start[k]) for k in start if k.startswith("text_encoder."))
     assert WeightAverage(model, decay=0.0).model is model  # 0 = train and save the raw weights
+
+
+def _logits(batch: int) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return {"image": torch.randn(batch, 3), "text": torch.randn(batch, 3), "joint": torch.randn(batch, 3)} | {
+        "categories": torch.randn(batch, 15)
+    }
+
+
+def test_probabilities_without_a_nudity_reading_are_the_heads_softmax_and_sigmoid() -> None:
+    logits = _logits(4)
+    scores = probabilities(logits)
+    torch.testing.assert_close(scores["image"], logits["image"].softmax(-1))
+    torch.testing.assert_close(scores["categories"], logits["categories"].sigmoid())
+    assert "nudity" not in scores
+
+
+def test_nsfwjs_reading_lifts_the_image_and_the_sexual_categories_only_past_its_floor() -> None:
+    logits = _logits(4)
+    #                drawing hentai neutral porn  sexy
+    nudity = torch.tensor(
+        [
+            [0.02, 0.01, 0.95, 0.01, 0.01],  # an ordinary photo: nothing changes
+            [0.00, 0.00, 0.03, 0.97, 0.00],  # explicit: image unsafe, sexual_explicit
+            [0.00, 0.00, 0.10, 0.00, 0.90],  # racy: borderline at least, sexual_racy
+            [0.00, 0.00, 0.30, 0.00, 0.70],  # half-way between the floor and full
+        ]
+    )
+    plain = probabilities(logits)
+    scores = probabilities(logits | {"nudity": nudity})
+    torch.testing.assert_close(scores["image"][0], plain["image"][0])
+    torch.testing.assert_close(scores["categories"][0], plain["categories"][0])
+    torch.testing.assert_close(scores["image"].sum(-1), torch.ones(4))
+    assert scores["image"][1, 2] == 1.0 and scores["categories"][1, SEXUAL_EXPLICIT] == 1.0
+    assert scores["image"][2, 1] >= 1.0 - plain["image"][2, 2] - 1e-6
+    assert float(scores["categories"][2, SEXUAL_RACY]) == pytest.approx(1.0)
+    assert scores["categories"][3, SEXUAL_RACY] == pytest.approx(max(0.5, float(plain["categories"][3, 6])))
+    others = [i for i in range(15) if i not in (SEXUAL_EXPLICIT, SEXUAL_RACY)]
+    torch.testing.assert_close(scores["categories"][:, others], plain["categories"][:, others])
+    torch.testing.assert_close(scores["joint"], plain["joint"])  # the policy grades the joint as the image

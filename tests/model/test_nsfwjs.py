@@ -163,6 +163,7 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     """The option `--image-tower nsfwjs`: 17 frozen image tokens (the 7x7 map's 2x2 means and its mean);
     checkpoints leave the backbone out; the graph has nsfwjs's own reading as a fifth output."""
     from model.config import ModelConfig
+    from model.image_tower import NsfwjsImageTower
     from model.network import SafetyModel, ScoringModel
 
     config = ModelConfig(image_tower="nsfwjs", image_size=224, n_glyphs=0)
@@ -172,14 +173,16 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     pixels = torch.from_numpy(inputs()[:2])
     ids = torch.tensor([[101, 7592, 102], [101, 2088, 102]])
     mask, present = torch.ones_like(ids), torch.tensor([[1.0, 1.0], [1.0, 0.0]])
-    tokens = model.image_tower(pixels)
+    tower = model.image_tower
+    assert isinstance(tower, NsfwjsImageTower)
+    tokens = tower(pixels)
     assert tokens.shape == (2, 17, 1792)
     with torch.no_grad():
-        backbone = model.image_tower.backbone(pixels)
+        backbone = tower.backbone(pixels)
     torch.testing.assert_close(tokens[:, -1], backbone["pooled"])  # the last token: nsfwjs's pooled input
     torch.testing.assert_close(tokens[:, 0], backbone["features"][:, :, :2, :2].mean((2, 3)))
     torch.testing.assert_close(tokens[:, 15], backbone["features"][:, :, 6, 6])  # the corner's cell alone
-    torch.testing.assert_close(model.image_tower.nudity(tokens), backbone["nudity"])
+    torch.testing.assert_close(tower.nudity(tokens), backbone["nudity"])
     path = tmp_path / "model.onnx"
     with torch.no_grad():
         expected = ScoringModel(model)(pixels, ids, mask, present)

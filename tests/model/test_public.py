@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 
 from model.public import (
     CONTROL_KINDS,
+    PHOTOS,
     ControlImage,
     long_texts,
     read_texts,
@@ -74,6 +76,22 @@ def test_control_pictures_carry_nothing_and_keep_the_texts_grade() -> None:
     for item in paired:
         assert isinstance(item.image, ControlImage) and item.image_grade == "safe"
         assert item.joint_grade == item.text_grade
+
+
+def test_photo_controls_are_crops_of_the_training_photos_and_held_out_ones_beside_held_out_texts() -> None:
+    assert not set(PHOTOS["train"]) & set(PHOTOS["held-out"])
+    crops = [ControlImage("photo", seed).pixels(64) for seed in range(6)]
+    assert all(c.shape == (64, 64, 3) and c.std() > 5 for c in crops)  # photographs, not flat colour
+    assert len({c.tobytes() for c in crops}) == 6  # each seed its own crop
+    held_out = ControlImage("photo", 3, "held-out").pixels(64)
+    assert not any(np.array_equal(held_out, c) for c in crops)
+    items = [replace(text_item(f"t{n}", "safe"), split="train" if n % 2 else "report") for n in range(400)]
+    photos = [
+        (i.split, i.image.photos)
+        for i in with_controls(items, seed=1)
+        if isinstance(i.image, ControlImage) and i.image.kind == "photo"
+    ]
+    assert photos and all((photos_of == "train") == (split == "train") for split, photos_of in photos)
 
 
 def test_long_texts_put_a_harm_after_harmless_context() -> None:

@@ -27,9 +27,9 @@ def serve(app: FastAPI, wait_ready: bool = True, grace_s: int = 5) -> Iterator[s
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: server.started, "server start")
+        wait_for(lambda: server.started, "server start")
         if wait_ready:
-            _wait(lambda: httpx.get(f"{base_url}/readyz").status_code == 200, "readiness")
+            wait_for(lambda: httpx.get(f"{base_url}/readyz").status_code == 200, "readiness")
         yield base_url
     finally:
         server.should_exit = True
@@ -37,7 +37,8 @@ def serve(app: FastAPI, wait_ready: bool = True, grace_s: int = 5) -> Iterator[s
         sock.close()
 
 
-def _wait(check: object, what: str, timeout_s: float = 60.0) -> None:
+def wait_for(check: object, what: str, timeout_s: float = 60.0) -> None:
+    """Poll `check()` until it is true; TimeoutError after `timeout_s`."""
     assert callable(check)
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:

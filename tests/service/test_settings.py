@@ -191,7 +191,8 @@ def test_every_setting_but_the_secrets_is_a_serve_flag(
     from service.api.deps import app_admission
 
     flags = set(vars(build_parser().parse_args(["serve"])))
-    assert set(Settings.model_fields) - flags == {"admin_token"}  # a flag would show the token in `ps`
+    # a flag would show a token in `ps`
+    assert set(Settings.model_fields) - flags == {"admin_token", "feedback_token"}
     seen: list[DrainingServer] = []
     monkeypatch.setattr(DrainingServer, "run", lambda self, **kwargs: seen.append(self))
     given = ["--max-batch-size", "40", "--warmup", "false", "--log-level", "warning", "--policy-watch-s", "0"]

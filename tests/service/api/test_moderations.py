@@ -99,6 +99,7 @@ def classification(
             "emergent": False,
             "categories": {slug: {"score": 0.5, "flagged": slug in flagged} for slug in CATEGORIES},
             "flagged_categories": list(flagged),
+            "reasons": [],
             "text_truncated": False,
             "policy": {"name": "default", "version": "v"},
             "model": {"name": "m", "version": "1", "sha256": "0" * 64},
@@ -301,9 +302,13 @@ def test_the_raw_json_carries_our_extras(sdk: OpenAI) -> None:
         "categories",
         "category_scores",
         "category_applied_input_types",
+        "reasons",
         "safety",
     }
     assert result["safety"]["action"] == "block" and result["flagged"] is True
+    assert result["reasons"] == result["safety"]["reasons"] and result["reasons"][0]["effect"] == "block"
+    extra = raw.parse().results[0].model_extra  # what the SDK keeps beside its own fields
+    assert extra is not None and extra["reasons"] == result["reasons"]
     assert list(result["safety"]["categories"]) == list(CATEGORIES)
     assert raw.parse().results[0].flagged is True
 

@@ -193,7 +193,7 @@ def test_run_eval_skips_failed_items_and_writes_files(tmp_path: Path) -> None:
     extra = item(7, "safe", "safe", "safe")
     data = LabelledData("hand.jsonl", [i for i, _ in CASE] + [extra], missing_images=["gone"])
     scorer = FakeScorer(table)
-    report = run_eval(data, scorer, POLICY, tmp_path, batch_size=4, progress=False)
+    report = run_eval(data, scorer, [POLICY], tmp_path, batch_size=4, progress=False)
     assert scorer.calls == 2
     assert report["items"] == 6
     assert report["data"]["scoring_errors"] == 1
@@ -226,7 +226,7 @@ def test_cli_eval_with_a_local_scorer(tmp_path: Path, capsys: pytest.CaptureFixt
     assert cli_eval(args, local_scorer=lambda _: FakeScorer(table)) == 0
     out = capsys.readouterr().out
     assert "borderline blocked 0.500" in out
-    assert "harmless blocked 0.000" in out
+    assert "harmless blocked 0 of 1 (0.0%)" in out and "unsafe not blocked 1 of 3 (33.3%)" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["policy"]["name"] == "hand"
     assert report["modalities"]["image"]["n"] == 0  # no images in this data

@@ -60,11 +60,12 @@ def test_html_report_structure(tmp_path: Path) -> None:
         "reliability.png",
         "sweep.png",
         "patterns.png",
+        "actions.png",
     }
     parsed = Structure()
     parsed.feed((tmp_path / "report.html").read_text(encoding="utf-8"))
     assert parsed.sections == list(HTML_SECTIONS)
-    assert sorted(parsed.images) == ["patterns.png", "reliability.png", "sweep.png"]
+    assert sorted(parsed.images) == ["actions.png", "patterns.png", "reliability.png", "sweep.png"]
     for src in parsed.images:
         assert (tmp_path / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert all(p in parsed.cells for p in VALID_PATTERNS)  # all 17 patterns are in the table
