@@ -277,3 +277,83 @@ class NsfwjsTower(nn.Module):
         fused = attrs.get("fused_ops", [])
         assert fused in (["BiasAdd"], ["BiasAdd", "Relu6"]), fused
         return F.relu6(y) if "Relu6" in fused else y
+
+
+COMPACT_MIN_ELEMENTS = 1024  # weights smaller than this stay float32 (biases: a few KB in all)
+
+
+def compact_tower_weights(path: Path, folder: Path = TOWER_DIR) -> int:
+    """Store the tower's weights in an ONNX file as nsfwjs ships them: uint8 codes with their scale and
+    minimum, turned back into float32 by Cast, Mul and Add, which ONNX Runtime folds into constants
+    when it loads the graph (the computation stays float32: the same features within float rounding).
+
+    The fused graph's float32 weights take 4 bytes each where nsfwjs's take 1, which the tracked tree's
+    60 MiB could not hold. The initializers are found by value: each committed weight in the layout
+    NsfwjsTower gives it. Rewrites `path` in place; returns the bytes saved.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    tower = NsfwjsTower(folder)
+    graph_spec = json.loads((folder / "graph.json").read_text())
+    codes = np.load(folder / "weights.npz")
+    wanted: dict[bytes, tuple[np.ndarray, float, float]] = {}
+    for key, (low, scale) in graph_spec["quantization"].items():
+        if codes[key].size < COMPACT_MIN_ELEMENTS:
+            continue
+        value = tower._const(key).numpy()  # float32, torch's layout
+        layout = tower._layout(key, torch.from_numpy(codes[key])).numpy()  # the codes, the same layout
+        wanted[hashlib.sha256(np.ascontiguousarray(value).tobytes()).digest()] = (layout, low, scale)
+    model = onnx.load(str(path))
+    before = path.stat().st_size
+
+    def match(tensor: onnx.TensorProto) -> tuple[np.ndarray, float, float] | None:
+        if tensor.data_type != TensorProto.FLOAT:
+            return None
+        return wanted.get(hashlib.sha256(numpy_helper.to_array(tensor).tobytes()).digest())
+
+    extra: list[onnx.TensorProto] = []
+
+    def dequantize(name: str, found: tuple[np.ndarray, float, float]) -> list[onnx.NodeProto]:
+        layout, low, scale = found
+        extra.extend(
+            [
+                numpy_helper.from_array(np.ascontiguousarray(layout, dtype=np.uint8), f"{name}/codes"),
+                numpy_helper.from_array(np.array(scale, dtype=np.float32), f"{name}/scale"),
+                numpy_helper.from_array(np.array(low, dtype=np.float32), f"{name}/min"),
+            ]
+        )
+        return [
+            helper.make_node("Cast", [f"{name}/codes"], [f"{name}/float"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{name}/float", f"{name}/scale"], [f"{name}/scaled"]),
+            helper.make_node("Add", [f"{name}/scaled", f"{name}/min"], [name]),
+        ]
+
+    # the tracer writes the tower's buffers (not in the state dict) as Constant nodes; initializers too
+    nodes: list[onnx.NodeProto] = []
+    compacted = 0
+    for node in model.graph.node:
+        values: list[onnx.TensorProto] = [a.t for a in node.attribute if a.name == "value"]
+        found = match(values[0]) if node.op_type == "Constant" and values else None
+        if found is None:
+            nodes.append(node)
+            continue
+        nodes += dequantize(node.output[0], found)
+        compacted += 1
+    kept = []
+    for init in model.graph.initializer:
+        found = match(init)
+        if found is None:
+            kept.append(init)
+            continue
+        nodes = dequantize(init.name, found) + nodes
+        compacted += 1
+    if not compacted:
+        raise ConversionError(f"{path}: no weight of the nsfwjs tower found in the graph")
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept + extra)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return before - path.stat().st_size
