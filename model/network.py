@@ -173,6 +173,17 @@ class SafetyModel(nn.Module):
     ) -> dict[str, torch.Tensor]:
         return self.fuse(pixels, self.encode_text(input_ids, attention_mask), attention_mask, present)
 
+    def pictured_tokens(self, pixels: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """The frozen tower's tokens of the rows that have a picture, zeros elsewhere (the absent embedding
+        replaces them): a text-only row then costs no backbone pass, in any batch (NonZero, Gather,
+        ScatterND in the graph). One black picture more is always read and dropped: ONNX Runtime's
+        convolutions fail on an empty batch (a batch of texts only)."""
+        rows = present[:, 0].nonzero().flatten()
+        spare = torch.zeros_like(pixels[:1])
+        read = self.image_tower(torch.cat([pixels.index_select(0, rows), spare]))[:-1]  # (n, N, C)
+        tokens = torch.zeros(pixels.shape[0], read.shape[1], read.shape[2], dtype=read.dtype)
+        return tokens.index_put((rows,), read)
+
     def fuse(
         self,
         images: torch.Tensor,
@@ -187,7 +198,12 @@ class SafetyModel(nn.Module):
         """
         p_img = present[:, 0].view(-1, 1, 1)  # (B, 1, 1)
         p_txt = present[:, 1].view(-1, 1, 1)
-        tokens = images.float() if images.is_floating_point() else self.image_tower(images)
+        if images.is_floating_point():
+            tokens = images.float()
+        elif isinstance(self.image_tower, NsfwjsImageTower):
+            tokens = self.pictured_tokens(images, present)
+        else:
+            tokens = self.image_tower(images)
         img = self.image_proj(tokens)  # (B, N, d)
         txt = self.text_proj(text_states)  # (B, T, d)
         img = p_img * img + (1.0 - p_img) * self.absent_image

@@ -208,6 +208,17 @@ def test_fused_model_with_the_nsfwjs_tower_exports_and_keeps_it_out_of_checkpoin
     assert len(got) == len(expected) == 5  # image, text, joint, categories, nudity
     for ours, theirs in zip(got, expected, strict=True):
         np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4)
+    # rows without a picture skip the backbone (a batch of texts only too): their pixels change nothing
+    texts_only = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    other = {**feed, "pixels": np.flip(feed["pixels"], 0).copy(), "present": texts_only.numpy()}
+    with torch.no_grad():
+        want = ScoringModel(model)(pixels, ids, mask, texts_only)
+    for ours, same, theirs in zip(
+        session.run(None, feed | {"present": texts_only.numpy()}), session.run(None, other), want, strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4)
+        np.testing.assert_array_equal(ours, same)
     # the shipped graphs keep the tower's weights as nsfwjs's uint8 codes: a quarter of the bytes, the same
     before = path.stat().st_size
     assert compact_tower_weights(path) > 12 * 2**20 and path.stat().st_size < before - 12 * 2**20
