@@ -88,7 +88,7 @@ assert m['default_variant'] == {'cpu': 'int8', 'cuda': 'fp16'}, m['default_varia
 # ---- model-shipped: the bundle in git as is (int8, CPU), without its training checkpoint ---------
 FROM scratch AS model-shipped
 COPY model/artifacts/glyph-minilm/manifest.json model/artifacts/glyph-minilm/tokenizer.json \
-     model/artifacts/glyph-minilm/model.*.onnx /bundle/
+     model/artifacts/glyph-minilm/LICENSE.nsfwjs model/artifacts/glyph-minilm/model.*.onnx /bundle/
 
 # ---- model: the bundle the runtime serves, from the stage MODEL_SOURCE names ----------------------
 FROM ${MODEL_SOURCE} AS model

@@ -2,7 +2,7 @@
 PY ?= python
 ARTIFACT ?= model/artifacts/glyph-minilm
 
-.PHONY: install serve test test-fast lint types model bench bench-gpu overload
+.PHONY: install serve test test-fast lint types model probes bench bench-gpu overload
 
 # OCR's second step: rapidocr-onnxruntime without its dependencies (it names CPU onnxruntime, which would
 # replace onnxruntime-gpu's module; the `ocr` extra has what it needs). Pinned as service/serving/ocr.py.
@@ -32,12 +32,13 @@ test-fast: lint types  ## lint + types + the suite without the tests marked slow
 # the public datasets of DATASETS (model/datasets/registry.yaml; `python -m model datasets download DIR`
 # fetches them), the hand-written look-alikes, long texts and control pictures (model/public.py). The text
 # tower's top 2 layers are tuned first; the thresholds are chosen again at 0.90 unsafe recall on the real
-# validation items. Sets 7-11 and the sealed contrast sets stay held out. Only int8 ships.
+# validation items. Sets 7-11 and the sealed contrast sets stay held out. The image tower is nsfwjs's frozen
+# MobileNetV2 (model/towers/nsfwjs-mid), its tokens cached once per picture; scenes render at 224. Only int8 ships.
 HANDWRITTEN_TRAIN ?= build/handwritten-1-6-224
 DATASETS ?=
 RUN ?= runs/real
 
-model:              ## reproduce the shipped default from scratch: make model DATASETS=DIR (about 55 min on 2 cores)
+model:              ## reproduce the shipped default from scratch: make model DATASETS=DIR (about 65 min on 2 cores)
 	@test -n "$(DATASETS)" || { echo "make model needs DATASETS=DIR (python -m model datasets download DIR)"; exit 2; }
 	$(PY) -m model datasets check $(DATASETS)
 	$(PY) -m model corpus pairs model/data/handwritten_pairs.jsonl --sets 1-6 --out $(HANDWRITTEN_TRAIN) \
@@ -47,6 +48,10 @@ model:              ## reproduce the shipped default from scratch: make model DA
 	$(PY) -m model thresholds --checkpoint $(RUN)/best.pt --min-unsafe-recall 0.90
 	$(PY) -m model export --checkpoint $(RUN)/best.pt --artifact $(ARTIFACT) --name glyph-minilm --variants int8
 	$(PY) -m model card --artifact $(ARTIFACT)
+
+probes:             ## issue 23's photo, typed-picture and blank-picture figures through the service: make probes DATASETS=DIR
+	@test -n "$(DATASETS)" || { echo "make probes needs DATASETS=DIR"; exit 2; }
+	$(PY) scripts/real_probes.py --model $(ARTIFACT) --datasets $(DATASETS) --json out/probes.json
 
 bench:              ## the benchmark, short phases (about 75 s on 2 cores): figures printed and in out/bench.json
 	$(PY) loadtests/bench.py --quick --json out/bench.json

@@ -127,20 +127,25 @@ async def closed_loop(
 async def open_loop(
     host: str, port: int, requests: Sequence[bytes], rate: float, seconds: float, connections: int = 128
 ) -> LoadResult:
-    """Start `rate` requests per second on a fixed schedule for `seconds`; latency counts from the slot."""
-    pool: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(await Connection.open(host, port))
+    """Start `rate` requests per second on a fixed schedule for `seconds`; latency counts from the slot.
+
+    Up to `connections` keep-alive connections, opened when needed and reused most recently used first:
+    opened all at the start, those used last sat idle past the server's keep-alive timeout (uvicorn's 5 s)
+    at low rates, and the server had closed them before their first request.
+    """
+    idle: list[Connection] = []
+    free = asyncio.Semaphore(connections)
     loop = asyncio.get_running_loop()
     result = LoadResult(elapsed_s=seconds)
     count = max(1, int(rate * seconds))
 
     async def one(request: bytes, slot: float) -> None:
-        conn = await pool.get()  # waiting for a free connection counts: the slot has passed
-        try:
-            _record(result, await conn.send(request), loop.time() - slot)
-        finally:
-            pool.put_nowait(conn)
+        async with free:  # waiting for a free connection counts: the slot has passed
+            conn = idle.pop() if idle else await Connection.open(host, port)
+            try:
+                _record(result, await conn.send(request), loop.time() - slot)
+            finally:
+                idle.append(conn)
 
     cpu = time.process_time()
     t0 = loop.time() + 0.05
@@ -155,8 +160,8 @@ async def open_loop(
     await asyncio.gather(*tasks)
     result.elapsed_s = loop.time() - t0
     result.loadgen_cpu_s = time.process_time() - cpu
-    while not pool.empty():
-        pool.get_nowait().close()
+    for conn in idle:
+        conn.close()
     return result
 
 

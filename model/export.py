@@ -31,7 +31,7 @@ from model.evaluate import (
     real_figures,
 )
 from model.network import SafetyModel, ScoringModel
-from model.nsfwjs import compact_tower_weights
+from model.nsfwjs import TOWER_DIR, compact_tower_weights
 from model.quantize import QUANTIZATION, SMOOTH_ALPHA, quantize_int8
 from model.text_tower import default_text_path
 from model.train import TrainConfig, load_checkpoint, load_samples, text_sha256
@@ -65,6 +65,8 @@ def export_fp32(model: SafetyModel, path: Path) -> None:
         _trace(model, (pixels, input_ids, attention_mask, present), path, dynamic, outputs)
 
 
+NSFWJS_NOTICE = "LICENSE.nsfwjs"  # the bundle's copy of model/towers/nsfwjs-mid/LICENSE
+NSFWJS_SOURCE = "nsfwjs@4.4.0 MobileNetV2-1.4 (mobilenet_v2_mid), frozen"
 NUDITY_OUTPUT = "nudity_scores"  # nsfwjs's five classes (model/nsfwjs.py), already folded into the scores
 
 
@@ -249,6 +251,8 @@ def export(
     build.mkdir(exist_ok=True)
     text_folder = Path(cfg.text_path) if cfg.text_path else default_text_path()
     shutil.copyfile(text_folder / "tokenizer.json", out / "tokenizer.json")
+    if cfg.image_tower == "nsfwjs":  # its weights are in the graphs: its MIT notice travels with them
+        shutil.copyfile(TOWER_DIR / "LICENSE", out / NSFWJS_NOTICE)
     tokenizer = TextTokenizer(out / "tokenizer.json", cfg.max_tokens)
     train_cfg = TrainConfig(**ckpt["train_config"])
     splits = load_samples(train_cfg)
@@ -354,6 +358,11 @@ def export(
         "thresholds": ckpt["thresholds"],
         "architecture": {
             "image_tower": cfg.image_tower,
+            **(
+                {"image_tower_source": f"{NSFWJS_SOURCE} (MIT, Infinite Red; {NSFWJS_NOTICE})"}
+                if cfg.image_tower == "nsfwjs"
+                else {}
+            ),
             "text_tower": "all-MiniLM-L6-v2" if cfg.text_path is None else Path(cfg.text_path).name,
             "d_model": cfg.d_model,
             "fusion_layers": cfg.n_fusion_layers,

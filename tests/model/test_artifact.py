@@ -38,6 +38,21 @@ def test_manifest_matches_files(manifest: dict[str, Any]) -> None:
     assert total <= 80 * 1024 * 1024
 
 
+def test_the_pretrained_image_tower_travels_with_its_notice(manifest: dict[str, Any]) -> None:
+    """Issue 23: nsfwjs's MobileNetV2 is in the shipped graph, with its MIT notice, its input, its output."""
+    assert manifest["architecture"]["image_tower"] == "nsfwjs"
+    assert "MIT" in manifest["architecture"]["image_tower_source"]
+    assert "MIT License" in (ARTIFACT / "LICENSE.nsfwjs").read_text()
+    assert manifest["image"] | {"layout": "NHWC"} == {
+        "size": 224,
+        "mean": [0.0, 0.0, 0.0],
+        "std": [1.0, 1.0, 1.0],
+        "layout": "NHWC",
+        "dtype": "uint8",
+    }
+    assert manifest["outputs"][-1] == "nudity_scores"
+
+
 # the model issue's bar, and what the shipped default measured (model/README.md) a little below it
 # Issue 20's bars on the held-out template families (the floors moved to them with the model that
 # learnt real text; the old floors were the previous model's figures)
@@ -70,8 +85,9 @@ def test_the_figures_cover_the_held_out_families_and_sets(manifest: dict[str, An
 
 @pytest.mark.xfail(
     strict=True,
-    reason="template families at the real-data thresholds: joint F1 0.71 (bar 0.80), image accuracy 0.90 "
-    "(0.95); 3 of 32 identity probes flagged (2): 8 epochs in the 45-minute budget (model/README.md, Limits)",
+    reason="template families at the real-data thresholds: joint F1 0.71 (bar 0.80), image accuracy 0.89 "
+    "(0.95) with the frozen pretrained tower; 3 of 32 identity probes flagged (2): 8 epochs in the "
+    "45-minute budget (model/README.md, Limits)",
 )
 def test_figures_meet_the_bar_and_hold_their_shipped_floor(manifest: dict[str, Any]) -> None:
     """The int8 model at its default thresholds, on the held-out template families."""
@@ -117,7 +133,7 @@ def test_the_hand_written_figures_are_those_of_the_fixture_as_committed(manifest
 
 
 @pytest.mark.xfail(
-    strict=True, reason="hand-written pairs not trained on: 0.63 of 249, the bar is 0.85 (model/README.md)"
+    strict=True, reason="hand-written pairs not trained on: 0.64 of 249, the bar is 0.85 (model/README.md)"
 )
 def test_handwritten_pairs_meet_the_bar(manifest: dict[str, Any]) -> None:
     assert manifest["metrics"]["handwritten"]["joint_accuracy"] >= 0.85

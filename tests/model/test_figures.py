@@ -76,10 +76,12 @@ def test_a_sets_scores_do_not_move_when_another_set_is_added() -> None:
     from service.serving.inputs import TextTokenizer
 
     graph = session(ARTIFACT / "model.int8.onnx")
-    text_encoder = TextTokenizer(ARTIFACT / "tokenizer.json", 128)
+    manifest = json.loads((ARTIFACT / "manifest.json").read_text())
+    side, window = manifest["image"]["size"], manifest["text"]["max_tokens"]
+    text_encoder = TextTokenizer(ARTIFACT / "tokenizer.json", window)
     pairs = handwritten_samples(HANDWRITTEN)[:120]  # set 1 (50 pairs), then sets 2 and 3
-    alone = fixture_scores(graph, [p for p in pairs if p.split == "handwritten-1"], 64, text_encoder)
-    together = fixture_scores(graph, pairs, 64, text_encoder)
+    alone = fixture_scores(graph, [p for p in pairs if p.split == "handwritten-1"], side, text_encoder)
+    together = fixture_scores(graph, pairs, side, text_encoder)
     rows = [i for i, p in enumerate(pairs) if p.split == "handwritten-1"]
     assert len(rows) == 50 and all(p.split != "handwritten-1" for p in pairs[50:])
     for key, value in alone.items():
