@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 import sys
 import textwrap
@@ -34,7 +33,7 @@ from PIL import Image
 if __package__ in (None, ""):  # run as `python scripts/real_probes.py`: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.pictures import HARMLESS_PROMPT, text_picture  # noqa: E402
+from loadtests.pictures import HARMLESS_PROMPT, png, typed_list  # noqa: E402
 from model.public import PHOTOS, photo_crop, public_items  # noqa: E402
 from service.api.app import create_app  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -49,17 +48,15 @@ CROPS = {"held-out": 30, "train": 5}  # crops per photo
 TYPED = 100  # of each source: the shortest requests, so a heading fits a picture
 
 
-def png(image: Image.Image | np.ndarray) -> str:
-    picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
+def b64(image: Image.Image | np.ndarray) -> str:
+    """A picture as the base64 PNG of a JSON classify body."""
+    return base64.b64encode(png(image if isinstance(image, Image.Image) else Image.fromarray(image))).decode()
 
 
 def typed_picture(request: str) -> Image.Image:
-    """The request as a heading over an empty numbered list, typed black on white (760 px wide)."""
+    """The request as a heading over an empty numbered list, typed as the OCR tests type lists."""
     heading = "\n".join(textwrap.wrap(request.rstrip(".?!") + ".", 44))
-    return text_picture(f"{heading}\n1.\n2.\n3.", 30, width=760)
+    return typed_list(f"{heading}\n1.\n2.\n3.")
 
 
 def classify(client: TestClient, text: str | None, image: str | None) -> dict[str, Any]:
@@ -82,7 +79,7 @@ def blocked(answer: dict[str, Any]) -> bool:
 def photo_figures(client: TestClient, photos: str) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     names = PHOTOS[photos]
-    crops = [png(photo_crop([name], rng, 448)) for name in names for _ in range(CROPS[photos])]
+    crops = [b64(photo_crop([name], rng, 448)) for name in names for _ in range(CROPS[photos])]
     alone = [classify(client, None, c) for c in crops]
     paired = [classify(client, QUESTIONS[n % len(QUESTIONS)], c) for n, c in enumerate(crops)]
     return {
@@ -100,7 +97,7 @@ def photo_figures(client: TestClient, photos: str) -> dict[str, Any]:
 def typed_figures(client: TestClient, harmful: Sequence[str], harmless: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, texts in (("harmful", harmful), ("harmless", harmless)):
-        answers = [classify(client, HARMLESS_PROMPT, png(typed_picture(t))) for t in texts]
+        answers = [classify(client, HARMLESS_PROMPT, b64(typed_picture(t))) for t in texts]
         out[name] = {
             "blocked": rate(answers, blocked),
             "read": rate(answers, lambda a: bool(a.get("image_text"))),
@@ -109,7 +106,7 @@ def typed_figures(client: TestClient, harmful: Sequence[str], harmless: Sequence
 
 
 def blank_figures(client: TestClient, harmless: Sequence[str]) -> dict[str, Any]:
-    blank = png(Image.new("RGB", (512, 512), "white"))
+    blank = b64(Image.new("RGB", (512, 512), "white"))
     alone = [classify(client, t, None) for t in harmless]
     beside = [classify(client, t, blank) for t in harmless]
     a, b = rate(alone, blocked), rate(beside, blocked)

@@ -131,6 +131,23 @@ def write_plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
     return written
 
 
+def _mark(ax: Any, point: dict[str, Any] | None, name: str, marker: str, size: int, colour: Any) -> None:
+    """Plot one operating point of the sweep (the policy as set, or the tuned one), if it has figures."""
+    if not point or point.get("unsafe_not_blocked") is None:
+        return
+    u, h = point["unsafe_not_blocked"], point["harmless_blocked"] or 0.0
+    ax.plot(
+        u,
+        h,
+        marker=marker,
+        markersize=size,
+        color=colour,
+        markeredgecolor="black",
+        linestyle="none",
+        label=f"{name}: {u:.1%} unsafe not blocked, {h:.1%} harmless blocked",
+    )
+
+
 def _save(plt: Any, fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=PLOT_DPI)
     plt.close(fig)
@@ -208,32 +225,8 @@ def _sweep_plot(plt: Any, results: Results, labels: Sequence[str]) -> Any:
         frontier = pareto_frontier(missed, harmless)
         if frontier:
             ax.plot(*zip(*frontier, strict=True), color=colour, linewidth=2, label=f"{label}: best trade-off")
-        current = sweep.get("current")
-        if current and current.get("unsafe_not_blocked") is not None:
-            u, h = current["unsafe_not_blocked"], current["harmless_blocked"] or 0.0
-            ax.plot(
-                u,
-                h,
-                marker="*",
-                markersize=20,
-                color=colour,
-                markeredgecolor="black",
-                linestyle="none",
-                label=f"{label} as set: {u:.1%} unsafe not blocked, {h:.1%} harmless blocked",
-            )
-        tuned = sweep.get("tuned")
-        if tuned and tuned.get("unsafe_not_blocked") is not None:
-            u, h = tuned["unsafe_not_blocked"], tuned["harmless_blocked"] or 0.0
-            ax.plot(
-                u,
-                h,
-                marker="^",
-                markersize=14,
-                color="tab:green",
-                markeredgecolor="black",
-                linestyle="none",
-                label=f"tuned: {u:.1%} unsafe not blocked, {h:.1%} harmless blocked",
-            )
+        _mark(ax, sweep.get("current"), f"{label} as set", "*", 20, colour)
+        _mark(ax, sweep.get("tuned"), "tuned", "^", 14, "tab:green")
         target = sweep.get("target_unsafe_not_blocked")
         if target is not None:
             ax.axvline(

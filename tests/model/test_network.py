@@ -124,9 +124,8 @@ def test_weight_average_follows_the_trained_weights_not_the_frozen_tower(text_en
 
 def _logits(batch: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
-    return {"image": torch.randn(batch, 3), "text": torch.randn(batch, 3), "joint": torch.randn(batch, 3)} | {
-        "categories": torch.randn(batch, 15)
-    }
+    heads = {"image": 3, "text": 3, "joint": 3, "categories": 15}
+    return {name: torch.randn(batch, width) for name, width in heads.items()}
 
 
 def test_probabilities_without_a_nudity_reading_are_the_heads_softmax_and_sigmoid() -> None:
